@@ -1,0 +1,27 @@
+# The project's build settings live here, so that the README's two commands,
+# CI and a newcomer all build the same way.
+#
+# GOEXPERIMENT=simd enables the AVX/AVX-512 matmul kernels of GoMLX's pure-Go
+# backend (several times faster matmuls). GOAMD64=v3 (x86-64 with AVX2/FMA):
+# see README "Build settings" for what we measured with and without each.
+export GOEXPERIMENT ?= simd
+export GOAMD64 ?= v3
+
+GO ?= go
+
+.PHONY: demo test bench build vet
+
+# The README's first command: the main job on the pure-Go backend.
+demo:
+	$(GO) run ./cmd/memlab demo
+
+# The README's second command: every test, each package bounded in time.
+test:
+	$(GO) vet ./...
+	$(GO) test -timeout 9m ./...
+
+bench:
+	$(GO) test ./memlayer -run XXX -bench . -benchtime 3x
+
+build:
+	$(GO) build -o bin/memlab ./cmd/memlab
