@@ -1,0 +1,18 @@
+// Package memlayer is a trainable product-key memory layer for GoMLX, after
+// "Memory Layers at Scale" (Berges et al., 2024) and "Large Memory Layers with
+// Product Keys" (Lample et al., 2019).
+//
+// A memory layer holds a table of NKeys² value vectors but each token reads only
+// Heads·KNN of them: a query is split in two halves, each half is scored against
+// NKeys sub-keys, and the top-KNN of the KNN² sums of half-scores is exactly the
+// top-KNN over all NKeys² full keys. The chosen values are mixed with softmax
+// weights (an "embedding bag").
+//
+// Use it like any GoMLX layer, as a drop-in replacement for a feed-forward block:
+//
+//	cfg := memlayer.DefaultConfig(256)
+//	if err := cfg.Validate(); err != nil { ... }
+//	y := memlayer.Layer(scope.In("memory"), x, cfg)
+//
+// The package knows nothing about language models, datasets or files.
+package memlayer
