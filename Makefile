@@ -6,6 +6,11 @@
 # see README "Build settings" for what we measured with and without each.
 export GOEXPERIMENT ?= simd
 export GOAMD64 ?= v3
+# Go's asynchronous preemption signals left the Go backend's scalar math
+# (math.Exp in sigmoid/SiLU/softmax) 10-100x slower after its AVX-512 kernels
+# on our machines; with preemption signals off, a SwiGLU step ran 13x faster.
+# memlab sets this itself when missing (it re-executes with it).
+export GODEBUG ?= asyncpreemptoff=1
 
 GO ?= go
 
