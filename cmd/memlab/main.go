@@ -12,10 +12,30 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
 )
+
+// startProfile writes a CPU profile to path (MEMLAB_CPUPROFILE) until the
+// returned function is called; "" does nothing.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "memlab: MEMLAB_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "memlab: MEMLAB_CPUPROFILE: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
 
 // command is one memlab subcommand.
 type command struct {
@@ -40,7 +60,10 @@ func main() {
 	ensureNoAsyncPreemption()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	stopProfile := startProfile(os.Getenv("MEMLAB_CPUPROFILE"))
+	status := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(status)
 }
 
 // run executes one command line and returns the exit status. Panics (GoMLX's

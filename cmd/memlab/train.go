@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/memlayers/memlayers/experiments/backend"
+	"github.com/memlayers/memlayers/experiments/lab"
+	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/experiments/train"
+)
+
+func init() {
+	register("train", "train and evaluate one language model (dense, moe, peer, memory, memory+)", runTrain)
+}
+
+// specFlags registers the flags shared by train, eval and facts.
+type specFlags struct {
+	spec        lab.Spec
+	model       string
+	backend     *string
+	out         *string
+	overwrite   *bool
+	checkpoints *string
+	resume      *bool
+}
+
+func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
+	f := &specFlags{}
+	fs.StringVar(&f.spec.Preset, "preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
+	fs.StringVar(&f.model, "model", "memory", "model kind: dense, moe, peer, memory, memory+")
+	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, or tsv:PATH")
+	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches)")
+	fs.IntVar(&f.spec.Steps, "steps", 0, "training steps (0: the preset's)")
+	fs.IntVar(&f.spec.People, "people", 0, "synthetic people (0: the preset's)")
+	fs.IntVar(&f.spec.NKeys, "n-keys", 0, "memory half-keys: n-keys² slots (0: the preset's)")
+	fs.IntVar(&f.spec.KNN, "knn", 0, "memory slots per head (0: the preset's)")
+	fs.Float64Var(&f.spec.DenseScale, "dense-scale", 0, "dense only: FLOPs ×factor of the base (e.g. 2, 4)")
+	fs.StringVar(&f.spec.ScaleBy, "scale-by", "width", "with --dense-scale: width or depth")
+	fs.StringVar(&f.spec.Name, "name", "", "run name in results (default: derived)")
+	f.backend = fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so (env GOMLX_BACKEND)")
+	f.out = fs.String("out", "", "results file (default results/train/<name>-seed<N>.json)")
+	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
+	f.checkpoints = fs.String("checkpoint-dir", "", "checkpoint directory (default checkpoints/<name>-seed<N>)")
+	f.resume = fs.Bool("resume", false, "continue from the last checkpoint in --checkpoint-dir")
+	return f
+}
+
+func (f *specFlags) resolve() (*lab.Plan, string, error) {
+	f.spec.Model = lm.Kind(f.model)
+	plan, err := lab.Build(f.spec)
+	if err != nil {
+		return nil, "", usagef("%v", err)
+	}
+	id := fmt.Sprintf("%s-seed%d", plan.Spec.Label(), plan.Spec.Seed)
+	if *f.out == "" {
+		*f.out = filepath.Join("results", "train", plan.Preset.Name+"-"+id+".json")
+	}
+	if *f.checkpoints == "" {
+		*f.checkpoints = filepath.Join("checkpoints", plan.Preset.Name+"-"+id)
+	}
+	if !*f.overwrite {
+		if _, err := os.Stat(*f.out); err == nil {
+			return nil, "", usagef("%s already exists; pass --overwrite or choose another --out", *f.out)
+		}
+	}
+	return plan, id, nil
+}
+
+func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("train", "Train one model on a dataset, evaluate held-out factual QA (exact match, F1, answer NLL)\n"+
+		"and text NLL, and write a results file. Interrupt with Ctrl-C: a checkpoint is saved; rerun with --resume.", stdout)
+	f := addSpecFlags(fs, "bios")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	plan, _, err := f.resolve()
+	if err != nil {
+		return err
+	}
+	b, err := backend.New(*f.backend)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	run, err := lab.Run(ctx, b, plan, lab.Options{Progress: stdout, CheckpointDir: *f.checkpoints, Resume: *f.resume})
+	if err != nil {
+		if errors.Is(err, train.ErrInterrupted) {
+			return fmt.Errorf("%w (%v)", context.Canceled, err)
+		}
+		return err
+	}
+	if err := results.Write(*f.out, run, *f.overwrite); err != nil {
+		return err
+	}
+	printFinal(stdout, run)
+	fmt.Fprintf(stdout, "results written to %s\n", *f.out)
+	return nil
+}
+
+func printFinal(w io.Writer, run *results.Run) {
+	m := run.Final
+	fmt.Fprintf(w, "%s: held-out QA EM %.1f%% F1 %.1f%% answer NLL %.3f | seen QA EM %.1f%% | text NLL %.3f | %.0f tok/s, %.0fs\n",
+		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], m["val_nll"],
+		m["tokens_per_second"], run.WallSeconds)
+}

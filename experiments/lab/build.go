@@ -1,0 +1,174 @@
+package lab
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/memlayers/memlayers/experiments/data"
+	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/experiments/train"
+)
+
+// Plan is everything a run needs, resolved from a Spec and its Preset before
+// any graph is built (so that every mistake is reported as an error first).
+type Plan struct {
+	Spec      Spec
+	Preset    Preset
+	Model     lm.Config
+	Train     train.Config
+	Dataset   *data.Dataset
+	Tokenizer data.Tokenizer
+	// ValWindows are token windows of text the model never trains on.
+	ValWindows [][]int32
+}
+
+// Build resolves a spec: dataset, tokenizer, model and training configs.
+func Build(s Spec) (*Plan, error) {
+	if s.Preset == "" {
+		s.Preset = "tiny"
+	}
+	if s.Model == "" {
+		s.Model = lm.KindDense
+	}
+	if s.Seed == 0 {
+		s.Seed = 1
+	}
+	p, err := PresetByName(s.Preset)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Spec: s, Preset: p}
+	if plan.Dataset, err = s.dataset(p); err != nil {
+		return nil, err
+	}
+	// A word-level vocabulary from the training text: a fact costs a few
+	// tokens instead of dozens of bytes; unknown words fall back to bytes.
+	plan.Tokenizer = data.NewWordTokenizer(plan.Dataset.Documents, 0)
+
+	tc := p.Train
+	tc.Seed = s.Seed
+	if s.Steps > 0 {
+		tc.Steps = s.Steps
+		tc.EvalEvery = min(tc.EvalEvery, s.Steps)
+		tc.CheckpointEvery = min(tc.CheckpointEvery, s.Steps)
+		tc.WarmupSteps = min(tc.WarmupSteps, max(1, s.Steps/10))
+	}
+	if s.ValueLRx > 0 {
+		tc.ValueLR = s.ValueLRx * tc.LR
+	}
+	plan.Train = tc
+	if err := tc.Validate(); err != nil {
+		return nil, err
+	}
+
+	base := p.Model
+	base.Vocab = plan.Tokenizer.VocabSize()
+	if s.Layers > 0 {
+		base.Layers = s.Layers
+	}
+	if s.Dim > 0 {
+		base.Dim = s.Dim
+	}
+	if plan.Model, err = s.modelConfig(base, p); err != nil {
+		return nil, err
+	}
+	if err := plan.Model.Validate(); err != nil {
+		return nil, err
+	}
+	if plan.Model.SeqLen < tc.SeqLen {
+		return nil, fmt.Errorf("lab: model seq_len=%d is shorter than train seq_len=%d", plan.Model.SeqLen, tc.SeqLen)
+	}
+
+	if s.Dataset == "" || s.Dataset == "bios" {
+		val, err := data.Biographies(data.BioConfig{People: p.ValPeople, Templates: p.Templates, Seed: s.Seed + 1_000_003})
+		if err != nil {
+			return nil, err
+		}
+		plan.ValWindows = data.PackDocuments(plan.Tokenizer, val.Documents[:p.ValPeople], tc.SeqLen)
+	}
+	return plan, nil
+}
+
+// dataset builds the spec's dataset.
+func (s Spec) dataset(p Preset) (*data.Dataset, error) {
+	name := s.Dataset
+	switch {
+	case name == "" || name == "bios":
+		people := p.People
+		if s.People > 0 {
+			people = s.People
+		}
+		return data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
+	case strings.HasPrefix(name, "tsv:"):
+		facts, err := data.LoadFactsTSV(strings.TrimPrefix(name, "tsv:"))
+		if err != nil {
+			return nil, err
+		}
+		return data.FactsDataset(name, facts, 0.5, s.Seed)
+	}
+	var facts []data.Fact
+	var err error
+	switch name {
+	case "unicode":
+		facts, err = data.UnicodeNames(s.Facts, s.Seed)
+	case "languages":
+		facts, err = data.LanguageNames(s.Facts, s.Seed)
+	case "regions":
+		facts, err = data.RegionNames(s.Facts, s.Seed)
+	default:
+		return nil, fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions or tsv:PATH", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return data.FactsDataset(name, facts, 0.5, s.Seed)
+}
+
+// modelConfig builds the model of the spec's kind from the base.
+func (s Spec) modelConfig(base lm.Config, p Preset) (lm.Config, error) {
+	mem := s.memoryConfig(p)
+	if len(s.MemLayers) > 0 {
+		base.MemoryLayers = s.MemLayers
+	}
+	switch s.Model {
+	case lm.KindDense:
+		if s.DenseScale > 0 {
+			by := s.ScaleBy
+			if by == "" {
+				by = "width"
+			}
+			return lm.DenseScaled(base, s.DenseScale, by)
+		}
+		return lm.Variant(base, lm.KindDense, mem)
+	case lm.KindMoE:
+		if s.MoEExperts > 0 {
+			c := base
+			c.Model = lm.KindMoE
+			c.MemoryLayers = nil
+			c.MoE = lm.MoEConfig{Experts: s.MoEExperts, TopK: 1, BalanceCoef: lm.DefaultBalanceCoef}
+			return c, nil
+		}
+		return lm.Variant(base, lm.KindMoE, mem)
+	case lm.KindMemoryPlus:
+		c, err := lm.Variant(base, lm.KindMemoryPlus, mem)
+		if err != nil || (s.SwiLU == nil && s.QKNorm == nil) {
+			return c, err
+		}
+		// Ablations of Memory+: the same placement and shared table, with the
+		// gate or the normalisation switched.
+		c.Model = lm.KindMemory
+		c.MemoryLayers = lm.Config{Layers: c.Layers, Model: lm.KindMemoryPlus}.Placement()
+		c.Memory.SwiLU, c.Memory.QKNorm = true, true
+		if s.SwiLU != nil {
+			c.Memory.SwiLU = *s.SwiLU
+		}
+		if s.QKNorm != nil {
+			c.Memory.QKNorm = *s.QKNorm
+		}
+		c.Memory.ValuesScope = "/" + lm.DefaultValuesScope
+		return c, nil
+	case lm.KindMemory, lm.KindPEER:
+		return lm.Variant(base, s.Model, mem)
+	}
+	return lm.Config{}, fmt.Errorf("lab: model=%q: must be one of %v", s.Model, lm.Kinds)
+}

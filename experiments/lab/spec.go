@@ -1,0 +1,79 @@
+package lab
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/memlayer"
+)
+
+// Spec names one run: which model, on which data, at which scale and seed.
+// Zero fields take the preset's values.
+type Spec struct {
+	Name    string  `json:"name"` // used in result file names; derived when empty
+	Preset  string  `json:"preset"`
+	Model   lm.Kind `json:"model"`
+	Dataset string  `json:"dataset"` // "bios" (default), "unicode", "languages", "regions" or "tsv:PATH"
+	Seed    int64   `json:"seed"`
+
+	// Overrides of the preset.
+	Steps      int     `json:"steps,omitempty"`
+	People     int     `json:"people,omitempty"`
+	NKeys      int     `json:"n_keys,omitempty"`
+	KNN        int     `json:"knn,omitempty"`
+	MemHeads   int     `json:"mem_heads,omitempty"`
+	VDim       int     `json:"v_dim,omitempty"`
+	ValueLRx   float64 `json:"value_lr_factor,omitempty"` // value LR = factor × LR
+	SwiLU      *bool   `json:"swilu,omitempty"`           // memory+ only: override the gate
+	QKNorm     *bool   `json:"qk_norm,omitempty"`         // memory+ only
+	MemLayers  []int   `json:"memory_layers,omitempty"`   // explicit placement
+	Layers     int     `json:"layers,omitempty"`          // base depth override
+	Dim        int     `json:"dim,omitempty"`             // base width override
+	DenseScale float64 `json:"dense_scale,omitempty"`     // dense only: FLOPs ×factor of the base…
+	ScaleBy    string  `json:"scale_by,omitempty"`        // …by "width" or "depth"
+	MoEExperts int     `json:"moe_experts,omitempty"`     // moe only: 0 = matched to the memory model
+	Facts      int     `json:"facts,omitempty"`           // real-fact datasets: how many facts (0 = all)
+}
+
+// Label is a short human-readable name of the run.
+func (s Spec) Label() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	parts := []string{string(s.Model)}
+	if s.Model == "" {
+		parts[0] = string(lm.KindDense)
+	}
+	if s.DenseScale > 0 {
+		parts = append(parts, fmt.Sprintf("x%g-%s", s.DenseScale, s.ScaleBy))
+	}
+	if s.NKeys > 0 {
+		parts = append(parts, fmt.Sprintf("nkeys%d", s.NKeys))
+	}
+	if s.People > 0 {
+		parts = append(parts, fmt.Sprintf("people%d", s.People))
+	}
+	return strings.Join(parts, "-")
+}
+
+// memoryConfig resolves the memory layer of a spec from its preset.
+func (s Spec) memoryConfig(p Preset) memlayer.Config {
+	m := p.Memory
+	if s.NKeys > 0 {
+		m.NKeys = s.NKeys
+	}
+	if s.KNN > 0 {
+		m.KNN = s.KNN
+	}
+	if s.MemHeads > 0 {
+		m.Heads = s.MemHeads
+	}
+	if s.VDim > 0 {
+		m.VDim = s.VDim
+	}
+	if m.KNN > m.NKeys {
+		m.KNN = m.NKeys
+	}
+	return m
+}
