@@ -145,7 +145,11 @@ func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 // parseFlags parses args, turning flag errors into usage errors and refusing
 // stray positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package calls it on every error; we print it for --help only
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.Usage()
 			return err

@@ -43,7 +43,7 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	fs.IntVar(&f.spec.NKeys, "n-keys", 0, "memory half-keys: n-keys² slots (0: the preset's)")
 	fs.IntVar(&f.spec.KNN, "knn", 0, "memory slots per head (0: the preset's)")
 	fs.Float64Var(&f.spec.DenseScale, "dense-scale", 0, "dense only: FLOPs ×factor of the base (e.g. 2, 4)")
-	fs.StringVar(&f.spec.ScaleBy, "scale-by", "width", "with --dense-scale: width or depth")
+	fs.StringVar(&f.spec.ScaleBy, "scale-by", "", "with --dense-scale: width (default) or depth")
 	fs.StringVar(&f.spec.Name, "name", "", "run name in results (default: derived)")
 	f.backend = fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so (env GOMLX_BACKEND)")
 	f.out = fs.String("out", "", "results file (default results/train/<name>-seed<N>.json)")

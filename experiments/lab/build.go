@@ -33,6 +33,9 @@ func Build(s Spec) (*Plan, error) {
 	if s.Seed == 0 {
 		s.Seed = 1
 	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	p, err := PresetByName(s.Preset)
 	if err != nil {
 		return nil, err

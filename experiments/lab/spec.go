@@ -36,6 +36,34 @@ type Spec struct {
 	Facts      int     `json:"facts,omitempty"`           // real-fact datasets: how many facts (0 = all)
 }
 
+// Validate rejects negative overrides and unknown scaling modes (zero means
+// "the preset's value").
+func (s Spec) Validate() error {
+	var errs []string
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"steps", s.Steps}, {"people", s.People}, {"n_keys", s.NKeys}, {"knn", s.KNN}, {"mem_heads", s.MemHeads},
+		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Sprintf("lab: %s=%d: must be >= 0 (0 means the preset's value)", f.name, f.v))
+		}
+	}
+	if s.DenseScale < 0 || s.ValueLRx < 0 {
+		errs = append(errs, fmt.Sprintf("lab: dense_scale=%g, value_lr_factor=%g: must be >= 0", s.DenseScale, s.ValueLRx))
+	}
+	if s.ScaleBy != "" && s.ScaleBy != "width" && s.ScaleBy != "depth" {
+		errs = append(errs, fmt.Sprintf("lab: scale_by=%q: must be width or depth", s.ScaleBy))
+	}
+	if s.DenseScale > 0 && s.Model != "" && s.Model != lm.KindDense {
+		errs = append(errs, fmt.Sprintf("lab: dense_scale=%g: only for the dense model, not %s", s.DenseScale, s.Model))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 // Label is a short human-readable name of the run.
 func (s Spec) Label() string {
 	if s.Name != "" {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/memlayers/memlayers/experiments/backend"
+	"github.com/memlayers/memlayers/experiments/lab"
+)
+
+func init() {
+	register("sweep", "run one of the paper's experiments: "+strings.Join(lab.SweepNames, ", "), runSweep)
+}
+
+func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintf(stdout, "Usage: memlab sweep <%s> [flags]\n", strings.Join(lab.SweepNames, "|"))
+			return nil
+		}
+		return usagef("name the sweep: memlab sweep <%s> [flags]", strings.Join(lab.SweepNames, "|"))
+	}
+	name := args[0]
+	fs := newFlagSet("sweep "+name, "Run every configuration of the sweep that has no results file yet (an interrupted sweep\n"+
+		"continues where it stopped), print the table, and write the plots from the results files.", stdout)
+	preset := fs.String("preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
+	seedsFlag := fs.String("seeds", "1,2", "comma-separated seeds (≥2 shows the spread)")
+	backendFlag := fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so")
+	resultsDir := fs.String("results", "results", "results root directory")
+	plotsDir := fs.String("plots", "plots", "plots directory")
+	overwrite := fs.Bool("overwrite", false, "rerun configurations that already have results")
+	steps := fs.Int("steps", 0, "override every run's steps (quick looks; results are then not comparable to the preset's)")
+	quiet := fs.Bool("quiet", false, "no per-step progress lines")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	seeds, err := parseSeeds(*seedsFlag)
+	if err != nil {
+		return err
+	}
+	sw, err := lab.SweepByName(name, *preset, seeds)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	b, err := backend.New(*backendFlag)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s\n", sw.Title, sw.Claim, len(sw.Runs), *preset,
+		backend.Describe(b).Description)
+	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps}
+	if !*quiet {
+		opts.Progress = stdout
+	}
+	runs, err := lab.RunSweep(ctx, b, sw, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	lab.WriteTable(stdout, runs)
+	files, err := lab.PlotSweep(sw, runs, *plotsDir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "plot: %s\n", f)
+	}
+	return nil
+}
+
+func parseSeeds(s string) ([]int64, error) {
+	var seeds []int64
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+		if err != nil || v < 1 {
+			return nil, usagef("--seeds=%q: must be comma-separated positive integers, e.g. 1,2", s)
+		}
+		seeds = append(seeds, v)
+	}
+	return seeds, nil
+}

@@ -1,0 +1,181 @@
+package lab
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/memlayers/memlayers/experiments/plot"
+	"github.com/memlayers/memlayers/experiments/results"
+)
+
+// PlotSweep draws a sweep's charts from its results (never from in-memory
+// training state) and writes PNG and SVG files under dir. It returns the PNG
+// paths.
+func PlotSweep(s Sweep, runs []*results.Run, dir string) ([]string, error) {
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("lab: sweep %s has no results to plot yet", s.Name)
+	}
+	rows := Aggregate(runs)
+	charts, err := SweepCharts(s, rows)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, c := range charts {
+		png, _, err := plot.Save(c.Plot, filepath.Join(dir, c.File), 7*vg.Inch, 4.5*vg.Inch)
+		if err != nil {
+			return files, err
+		}
+		files = append(files, png)
+	}
+	return files, nil
+}
+
+// Chart is one plot of a sweep and its file name (without extension).
+type Chart struct {
+	File string
+	Plot *gplot.Plot
+}
+
+// SweepCharts builds the charts of a sweep from aggregated rows.
+func SweepCharts(s Sweep, rows []Row) ([]Chart, error) {
+	preset := ""
+	if len(s.Runs) > 0 {
+		preset = " (" + s.Runs[0].Preset + " preset)"
+	}
+	switch s.Name {
+	case "scaling":
+		return scalingCharts(s, rows, preset)
+	case "capacity":
+		return capacityCharts(s, rows, preset)
+	default:
+		return barCharts(s, rows, preset)
+	}
+}
+
+func find(rows []Row, name string) (Row, bool) {
+	for _, r := range rows {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+func scalingCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
+	var mem []Row
+	for _, r := range rows {
+		if strings.HasPrefix(r.Name, "memory-") {
+			mem = append(mem, r)
+		}
+	}
+	sort.Slice(mem, func(i, j int) bool { return mem[i].Mean["memory_value_params"] < mem[j].Mean["memory_value_params"] })
+	series := func(name, key string, scale float64) plot.Series {
+		ser := plot.Series{Name: name}
+		for _, r := range mem {
+			ser.X = append(ser.X, r.Mean["memory_value_params"])
+			ser.Y = append(ser.Y, scale*r.Mean[key])
+			ser.YErr = append(ser.YErr, scale*r.Std[key])
+		}
+		return ser
+	}
+	hlines := func(key string, scale float64, what string) []plot.HLine {
+		var h []plot.HLine
+		if r, ok := find(rows, "dense"); ok {
+			h = append(h, plot.HLine{Name: "dense, no memory: " + what, Y: scale * r.Mean[key]})
+		}
+		if r, ok := find(rows, "dense-x4"); ok {
+			h = append(h, plot.HLine{Name: fmt.Sprintf("dense %.1fx FLOPs: %s", r.Mean["flops_per_token"]/flopsOf(rows, "dense"), what),
+				Y: scale * r.Mean[key]})
+		}
+		return h
+	}
+	if len(mem) == 0 {
+		return nil, fmt.Errorf("lab: scaling sweep has no memory runs yet")
+	}
+	nll, err := plot.Line(plot.LineSpec{
+		Title:  "Answer NLL vs memory size" + preset,
+		XLabel: "memory value parameters (log scale)", YLabel: "answer NLL (nats, lower is better)", LogX: true,
+		Series: []plot.Series{series("memory: held-out people", "eval_qa_nll", 1), series("memory: seen QA", "train_qa_nll", 1)},
+		HLines: append(hlines("eval_qa_nll", 1, "held-out"), hlines("train_qa_nll", 1, "seen")...),
+	})
+	if err != nil {
+		return nil, err
+	}
+	em, err := plot.Line(plot.LineSpec{
+		Title:  "Exact match vs memory size" + preset,
+		XLabel: "memory value parameters (log scale)", YLabel: "exact match (%)", LogX: true,
+		Series: []plot.Series{series("memory: held-out people", "eval_qa_em", 100), series("memory: seen QA", "train_qa_em", 100)},
+		HLines: append(hlines("eval_qa_em", 100, "held-out"), hlines("train_qa_em", 100, "seen")...),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []Chart{{s.Name, nll}, {s.Name + "-em", em}}, nil
+}
+
+func flopsOf(rows []Row, name string) float64 {
+	if r, ok := find(rows, name); ok && r.Mean["flops_per_token"] > 0 {
+		return r.Mean["flops_per_token"]
+	}
+	return math.NaN()
+}
+
+func barCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
+	groups := make([]string, len(rows))
+	bar := func(name, key string, scale float64) plot.Series {
+		ser := plot.Series{Name: name}
+		for i, r := range rows {
+			groups[i] = r.Name
+			ser.X = append(ser.X, float64(i))
+			ser.Y = append(ser.Y, scale*r.Mean[key])
+			ser.YErr = append(ser.YErr, scale*r.Std[key])
+		}
+		return ser
+	}
+	nllSeries := []plot.Series{bar("held-out people", "eval_qa_nll", 1), bar("seen QA", "train_qa_nll", 1)}
+	emSeries := []plot.Series{bar("held-out EM", "eval_qa_em", 100), bar("seen EM", "train_qa_em", 100)}
+	nll, err := plot.Bars(plot.BarSpec{Title: s.Title + ": answer NLL" + preset, YLabel: "answer NLL (nats, lower is better)",
+		Groups: groups, Series: nllSeries})
+	if err != nil {
+		return nil, err
+	}
+	em, err := plot.Bars(plot.BarSpec{Title: s.Title + ": exact match" + preset, YLabel: "exact match (%)",
+		Groups: groups, Series: emSeries})
+	if err != nil {
+		return nil, err
+	}
+	return []Chart{{s.Name, nll}, {s.Name + "-em", em}}, nil
+}
+
+func capacityCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
+	var dense, mem plot.Series
+	dense.Name, mem.Name = "dense", "memory"
+	sorted := append([]Row(nil), rows...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Mean["people"] < sorted[j].Mean["people"] })
+	for _, r := range sorted {
+		ser := &dense
+		if strings.HasPrefix(r.Name, "memory") {
+			ser = &mem
+		}
+		ser.X = append(ser.X, r.Mean["people"])
+		ser.Y = append(ser.Y, r.Mean["bits_per_param"])
+		ser.YErr = append(ser.YErr, r.Std["bits_per_param"])
+	}
+	p, err := plot.Line(plot.LineSpec{
+		Title:  "Knowledge stored per parameter" + preset,
+		XLabel: "people in the training biographies (log scale)", YLabel: "bits of facts stored / parameter", LogX: true,
+		Series: []plot.Series{dense, mem},
+		HLines: []plot.HLine{{Name: "≈2 bits/param (Allen-Zhu & Li, 1000 exposures)", Y: 2}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []Chart{{s.Name, p}}, nil
+}

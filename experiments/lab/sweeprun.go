@@ -1,0 +1,97 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/compute"
+
+	"github.com/memlayers/memlayers/experiments/results"
+)
+
+// SweepOptions control RunSweep.
+type SweepOptions struct {
+	ResultsDir string    // results root (default "results")
+	Progress   io.Writer // progress of each run (nil: silent)
+	Log        io.Writer // one line per run started/finished/skipped (nil: silent)
+	Overwrite  bool      // rerun runs whose results file exists (default: keep and skip them)
+	Steps      int       // override every run's steps (tests, quick looks)
+	Limit      int       // run at most this many new runs (0: all)
+}
+
+// RunSweep runs every run of the sweep that has no results file yet, writing
+// each one as soon as it finishes, so an interrupted sweep continues where it
+// stopped when run again. It returns the results of all runs of the sweep.
+func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions) ([]*results.Run, error) {
+	if opts.ResultsDir == "" {
+		opts.ResultsDir = "results"
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	// Validate every run before training any of them.
+	plans := make([]*Plan, len(s.Runs))
+	for i, spec := range s.Runs {
+		if opts.Steps > 0 {
+			spec.Steps = opts.Steps
+		}
+		plan, err := Build(spec)
+		if err != nil {
+			return nil, fmt.Errorf("sweep %s, run %q: %w", s.Name, spec.Name, err)
+		}
+		plans[i] = plan
+	}
+	var out []*results.Run
+	started := 0
+	for i, plan := range plans {
+		path := filepath.Join(opts.ResultsDir, s.FileName(s.Runs[i]))
+		if !opts.Overwrite {
+			if r, err := results.Read(path); err == nil {
+				fmt.Fprintf(opts.Log, "[%d/%d] %s: kept %s\n", i+1, len(plans), plan.Spec.Name, path)
+				out = append(out, r)
+				continue
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return out, err
+			}
+		}
+		if opts.Limit > 0 && started >= opts.Limit {
+			continue
+		}
+		started++
+		t0 := time.Now()
+		fmt.Fprintf(opts.Log, "[%d/%d] %s (seed %d): training…\n", i+1, len(plans), plan.Spec.Name, plan.Spec.Seed)
+		run, err := Run(ctx, b, plan, Options{Progress: opts.Progress, Experiment: s.Name})
+		if err != nil {
+			return out, fmt.Errorf("sweep %s, run %q: %w", s.Name, plan.Spec.Name, err)
+		}
+		if err := results.Write(path, run, opts.Overwrite); err != nil {
+			return out, err
+		}
+		fmt.Fprintf(opts.Log, "[%d/%d] %s: held-out EM %.1f%%, seen EM %.1f%%, answer NLL %.2f (%s) → %s\n",
+			i+1, len(plans), plan.Spec.Name, 100*run.Final["eval_qa_em"], 100*run.Final["train_qa_em"],
+			run.Final["eval_qa_nll"], time.Since(t0).Round(time.Second), path)
+		out = append(out, run)
+	}
+	return out, nil
+}
+
+// LoadSweep reads the results of a sweep that exist under resultsDir.
+func LoadSweep(resultsDir string, s Sweep) ([]*results.Run, error) {
+	var out []*results.Run
+	for _, spec := range s.Runs {
+		r, err := results.Read(filepath.Join(resultsDir, s.FileName(spec)))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,101 @@
+package lab
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/memlayers/memlayers/experiments/lm"
+)
+
+// Sweep is a named list of runs that checks one claim of the paper.
+type Sweep struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	Claim string `json:"claim"` // what the paper says, in our words
+	Runs  []Spec `json:"runs"`
+}
+
+// SweepNames lists the sweeps in the order of the paper.
+var SweepNames = []string{"scaling", "compare", "ablations", "capacity"}
+
+func boolPtr(b bool) *bool { return &b }
+
+// SweepByName builds a sweep at a preset for the given seeds.
+func SweepByName(name, preset string, seeds []int64) (Sweep, error) {
+	p, err := PresetByName(preset)
+	if err != nil {
+		return Sweep{}, err
+	}
+	if len(seeds) == 0 {
+		seeds = []int64{1}
+	}
+	var s Sweep
+	add := func(spec Spec) {
+		for _, seed := range seeds {
+			spec := spec
+			spec.Preset, spec.Seed = preset, seed
+			s.Runs = append(s.Runs, spec)
+		}
+	}
+	memKeys := p.Memory.NKeys
+	switch name {
+	case "scaling":
+		s = Sweep{Name: name, Title: "Memory scaling (paper Fig. 1)",
+			Claim: "factual QA improves steadily as the memory grows, at a fixed base model and almost fixed compute"}
+		add(Spec{Model: lm.KindDense})
+		add(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
+		for _, n := range []int{memKeys / 4, memKeys / 2, memKeys, memKeys * 2, memKeys * 4} {
+			add(Spec{Name: fmt.Sprintf("memory-%dx%d", n, n), Model: lm.KindMemory, NKeys: n})
+		}
+	case "compare":
+		s = Sweep{Name: name, Title: "Compute-matched comparison (paper's main table)",
+			Claim: "memory+ beats dense models with 2-4x its compute and MoE matched on parameters on factual QA"}
+		add(Spec{Name: "dense", Model: lm.KindDense})
+		add(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
+		add(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
+		add(Spec{Name: "moe", Model: lm.KindMoE})
+		add(Spec{Name: "peer", Model: lm.KindPEER})
+		add(Spec{Name: "memory", Model: lm.KindMemory})
+		add(Spec{Name: "memory+", Model: lm.KindMemoryPlus})
+	case "ablations":
+		s = Sweep{Name: name, Title: "Ablations (paper Tables 3-4)",
+			Claim: "three shared memory layers beat one or six; SiLU gating helps; a larger value dim is better at a fixed parameter count"}
+		const layers = 4 // room for 1, 3 and all-layer placements
+		add(Spec{Name: "memory+ (3 layers)", Model: lm.KindMemoryPlus, Layers: layers})
+		add(Spec{Name: "1 layer", Model: lm.KindMemory, Layers: layers})
+		add(Spec{Name: "all 4 layers", Model: lm.KindMemoryPlus, Layers: layers, MemLayers: []int{0, 1, 2, 3}})
+		add(Spec{Name: "no SiLU gate", Model: lm.KindMemoryPlus, Layers: layers, SwiLU: boolPtr(false)})
+		add(Spec{Name: "no qk-norm", Model: lm.KindMemoryPlus, Layers: layers, QKNorm: boolPtr(false)})
+		add(Spec{Name: "value lr x0.3", Model: lm.KindMemoryPlus, Layers: layers, ValueLRx: 0.3})
+		add(Spec{Name: "value lr x10", Model: lm.KindMemoryPlus, Layers: layers, ValueLRx: 10})
+		// Same number of value parameters (rows × v_dim), different shapes.
+		add(Spec{Name: "v_dim/4, 2x n_keys", Model: lm.KindMemoryPlus, Layers: layers, NKeys: 2 * memKeys, VDim: p.Model.Dim / 4})
+		add(Spec{Name: "knn/2", Model: lm.KindMemoryPlus, Layers: layers, KNN: max(1, p.Memory.KNN/2)})
+		add(Spec{Name: "1 head", Model: lm.KindMemoryPlus, Layers: layers, MemHeads: 1})
+	case "capacity":
+		s = Sweep{Name: name, Title: "Knowledge capacity (after Allen-Zhu & Li)",
+			Claim: "dense models store about 2 bits of facts per parameter; memory parameters add capacity at fixed compute"}
+		base := p.People
+		for _, people := range []int{base / 2, base, base * 2, base * 4} {
+			add(Spec{Name: fmt.Sprintf("dense-people%d", people), Model: lm.KindDense, People: people})
+			add(Spec{Name: fmt.Sprintf("memory-people%d", people), Model: lm.KindMemory, People: people})
+		}
+	default:
+		return Sweep{}, fmt.Errorf("lab: sweep %q unknown; choose one of %s", name, strings.Join(SweepNames, ", "))
+	}
+	for i := range s.Runs {
+		if s.Runs[i].Name != "" {
+			continue
+		}
+		s.Runs[i].Name = s.Runs[i].Label()
+	}
+	sort.SliceStable(s.Runs, func(i, j int) bool { return s.Runs[i].Seed < s.Runs[j].Seed })
+	return s, nil
+}
+
+// FileName is the results file of one run of a sweep, relative to results/.
+func (s Sweep) FileName(spec Spec) string {
+	clean := strings.NewReplacer(" ", "_", "/", "-", "(", "", ")", "", "+", "plus", ",", "").Replace(spec.Name)
+	return fmt.Sprintf("%s/%s/%s-seed%d.json", s.Name, spec.Preset, clean, spec.Seed)
+}
