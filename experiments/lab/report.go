@@ -133,7 +133,6 @@ func barCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
 		ser := plot.Series{Name: name}
 		for i, r := range rows {
 			groups[i] = r.Name
-			ser.X = append(ser.X, float64(i))
 			ser.Y = append(ser.Y, scale*r.Mean[key])
 			ser.YErr = append(ser.YErr, scale*r.Std[key])
 		}

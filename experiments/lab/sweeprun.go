@@ -21,6 +21,7 @@ type SweepOptions struct {
 	Log        io.Writer // one line per run started/finished/skipped (nil: silent)
 	Overwrite  bool      // rerun runs whose results file exists (default: keep and skip them)
 	Steps      int       // override every run's steps (tests, quick looks)
+	EvalQA     int       // override the questions decoded per evaluation (tests)
 	Limit      int       // run at most this many new runs (0: all)
 }
 
@@ -43,6 +44,9 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 		plan, err := Build(spec)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s, run %q: %w", s.Name, spec.Name, err)
+		}
+		if opts.EvalQA > 0 {
+			plan.Preset.EvalQALimit = opts.EvalQA
 		}
 		plans[i] = plan
 	}

@@ -1,0 +1,70 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+)
+
+// TestSweepsEndToEnd runs every sweep at the tiny preset with 2 steps and 4
+// questions per evaluation: each configuration builds, trains, evaluates,
+// writes its results file, and the table and charts are made from those
+// files. A second call keeps the finished runs instead of retraining.
+func TestSweepsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains every configuration of every sweep for 2 steps")
+	}
+	b, err := compute.NewWithConfig("go:ops_sequential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range SweepNames {
+		t.Run(name, func(t *testing.T) {
+			sw, err := SweepByName(name, "tiny", []int64{1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := SweepOptions{ResultsDir: filepath.Join(dir, "results"), Steps: 2, EvalQA: 4}
+			runs, err := RunSweep(context.Background(), b, sw, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) != len(sw.Runs) {
+				t.Fatalf("%d results for %d runs", len(runs), len(sw.Runs))
+			}
+			for _, r := range runs {
+				for _, k := range []string{"eval_qa_em", "eval_qa_nll", "train_qa_em", "total_params", "flops_per_token"} {
+					if _, ok := r.Final[k]; !ok {
+						t.Errorf("%s: final metrics miss %q: %v", r.Name, k, r.Final)
+					}
+				}
+			}
+			var log strings.Builder
+			opts.Log = &log
+			again, err := RunSweep(context.Background(), b, sw, opts)
+			if err != nil || len(again) != len(runs) || strings.Contains(log.String(), "training") {
+				t.Fatalf("second call should keep every run: err %v, log:\n%s", err, log.String())
+			}
+			var table strings.Builder
+			WriteTable(&table, runs)
+			if strings.Count(table.String(), "\n") != len(Aggregate(runs))+1 {
+				t.Errorf("table:\n%s", table.String())
+			}
+			files, err := PlotSweep(sw, runs, filepath.Join(dir, "plots"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+					t.Errorf("plot %s missing: %v", f, err)
+				}
+			}
+		})
+	}
+}
