@@ -2,6 +2,7 @@ package memlayer
 
 import (
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 
@@ -15,10 +16,17 @@ var (
 	backendErr  error
 )
 
-// testBackend is the pure-Go backend, shared by the package's tests.
+// testBackend is the backend of the package's tests: GOMLX_BACKEND when set
+// (the GPU check runs these tests on xla:cuda), else the pure-Go backend.
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	backendOnce.Do(func() { backendVal, backendErr = compute.NewWithConfig("go") })
+	backendOnce.Do(func() {
+		spec := os.Getenv("GOMLX_BACKEND")
+		if spec == "" {
+			spec = "go"
+		}
+		backendVal, backendErr = compute.NewWithConfig(spec)
+	})
 	if backendErr != nil {
 		t.Fatalf("go backend: %v", backendErr)
 	}
