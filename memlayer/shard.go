@@ -5,8 +5,8 @@ import (
 
 	"github.com/gomlx/compute/distributed"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/support/exceptions"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
 )
 
 // Memory-parallel sharding (paper §3.2): the value table is split along its
