@@ -28,7 +28,7 @@ func testBackend(t testing.TB) compute.Backend {
 		backendVal, backendErr = compute.NewWithConfig(spec)
 	})
 	if backendErr != nil {
-		t.Fatalf("go backend: %v", backendErr)
+		t.Fatalf("test backend: %v", backendErr)
 	}
 	return backendVal
 }
