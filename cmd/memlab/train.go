@@ -92,7 +92,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	run, err := lab.Run(ctx, b, plan, lab.Options{Progress: stdout, CheckpointDir: *f.checkpoints, Resume: *f.resume})
 	if err != nil {
 		if errors.Is(err, train.ErrInterrupted) {
-			return fmt.Errorf("%w (%v)", context.Canceled, err)
+			return interrupted{err}
 		}
 		return err
 	}
@@ -110,3 +110,11 @@ func printFinal(w io.Writer, run *results.Run) {
 		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], m["val_nll"],
 		m["tokens_per_second"], run.WallSeconds)
 }
+
+// interrupted is a run stopped by SIGINT/SIGTERM after saving a checkpoint:
+// its message is the trainer's (where the checkpoint is, how to resume) and it
+// counts as context.Canceled for the exit status.
+type interrupted struct{ err error }
+
+func (e interrupted) Error() string   { return e.err.Error() }
+func (e interrupted) Unwrap() []error { return []error{e.err, context.Canceled} }
