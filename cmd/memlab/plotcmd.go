@@ -46,13 +46,5 @@ func runPlot(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("no results for sweep %s at preset %s under %s; run: memlab sweep %s --preset %s",
 			sw.Name, *preset, *resultsDir, sw.Name, *preset)
 	}
-	lab.WriteTable(stdout, runs)
-	files, err := lab.PlotSweep(sw, runs, *plotsDir)
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		fmt.Fprintf(stdout, "plot: %s\n", f)
-	}
-	return nil
+	return tableAndPlots(stdout, sw, runs, *plotsDir)
 }

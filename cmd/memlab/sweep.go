@@ -9,6 +9,7 @@ import (
 
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/lab"
+	"github.com/memlayers/memlayers/experiments/results"
 )
 
 func init() {
@@ -60,15 +61,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout)
-	lab.WriteTable(stdout, runs)
-	files, err := lab.PlotSweep(sw, runs, *plotsDir)
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		fmt.Fprintf(stdout, "plot: %s\n", f)
-	}
-	return nil
+	return tableAndPlots(stdout, sw, runs, *plotsDir)
 }
 
 func parseSeeds(s string) ([]int64, error) {
@@ -81,4 +74,17 @@ func parseSeeds(s string) ([]int64, error) {
 		seeds = append(seeds, v)
 	}
 	return seeds, nil
+}
+
+// tableAndPlots prints a sweep's table and writes its charts from runs.
+func tableAndPlots(stdout io.Writer, sw lab.Sweep, runs []*results.Run, plotsDir string) error {
+	lab.WriteTable(stdout, runs)
+	files, err := lab.PlotSweep(sw, runs, plotsDir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "plot: %s\n", f)
+	}
+	return nil
 }
