@@ -1,0 +1,142 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+
+	"github.com/memlayers/memlayers/memlayer"
+)
+
+var optimizerNames = []string{"sgd", "adam"}
+
+// TrainPoint is one training step (forward, backward, and an update of every variable, value table
+// included) of a memory layer at one size.
+type TrainPoint struct {
+	Optimizer string `json:"optimizer"`
+	NKeys     int    `json:"n_keys"`
+	Rows      int    `json:"rows"`
+	// ValueBytes is the size of the value table.
+	ValueBytes      int64   `json:"value_bytes"`
+	Step            Timing  `json:"step"`
+	TokensPerSecond float64 `json:"tokens_per_second"`
+}
+
+// TrainGrowth compares the step time at the largest and the smallest table, for one optimizer.
+type TrainGrowth struct {
+	Optimizer string `json:"optimizer"`
+	FromNKeys int    `json:"from_n_keys"`
+	ToNKeys   int    `json:"to_n_keys"`
+	// RowsFactor is how many times larger the table is (e.g. 16 for n_keys 256 → 1024).
+	RowsFactor float64 `json:"rows_factor"`
+	// TimeRatio is step time at ToNKeys divided by step time at FromNKeys: 1 would mean the step does not
+	// depend on the table size, RowsFactor that it is proportional to it.
+	TimeRatio float64 `json:"time_ratio"`
+}
+
+// TrainResult holds the training-step times.
+type TrainResult struct {
+	Tokens int           `json:"tokens"`
+	Points []TrainPoint  `json:"points"`
+	Growth []TrainGrowth `json:"growth"`
+}
+
+// Learning rates of the benchmark's updates; the values do not change the cost.
+const (
+	benchSGDLR  = 1e-3
+	benchAdamLR = 1e-3
+)
+
+// trainStep returns the graph of one step: loss = Σ out·dy / tokens, gradients of every trainable
+// variable of the block, then an in-graph update (dense, like PyTorch's default for an nn.Embedding
+// table): SGD w ← w − lr·g, or Adam with bias-corrected moments kept in float32 variables under /optimizer.
+func trainStep(cfg memlayer.Config, optimizer string) func(*model.Scope, *Graph) []*Node {
+	return func(scope *model.Scope, g *Graph) []*Node {
+		store := scope.Store()
+		x := data(scope, g, "x")
+		out := memlayer.Layer(store.Scope(blockScope), x, cfg)
+		tokens := float64(x.Shape().Dimensions[0])
+		loss := DivScalar(ReduceAllSum(Mul(out, data(scope, g, "dy"))), tokens)
+		vars := trainableUnder(store, blockScope+"/")
+		params := make([]*Node, len(vars))
+		for i, v := range vars {
+			params[i] = v.NodeValue(g)
+		}
+		grads := Gradient(loss, params...)
+		switch optimizer {
+		case "sgd":
+			for i, v := range vars {
+				v.SetNodeValue(Sub(params[i], MulScalar(grads[i], benchSGDLR)))
+			}
+		case "adam":
+			adamUpdate(store, g, vars, params, grads)
+		}
+		return []*Node{loss}
+	}
+}
+
+// adamUpdate applies one Adam step (β1 0.9, β2 0.999, ε 1e-8) to vars.
+func adamUpdate(store *model.Store, g *Graph, vars []*model.Variable, params, grads []*Node) {
+	const beta1, beta2, eps = 0.9, 0.999, 1e-8
+	opt := store.Scope("/optimizer").WithInitializer(initializer.Zero)
+	stepVar := opt.VariableWithShape("step", shapeOf()).SetTrainable(false)
+	step := AddScalar(stepVar.NodeValue(g), 1)
+	stepVar.SetNodeValue(step)
+	c1 := OneMinus(Pow(Scalar(g, dtypes.Float32, beta1), step))
+	c2 := OneMinus(Pow(Scalar(g, dtypes.Float32, beta2), step))
+	for i, v := range vars {
+		moments := store.Scope("/optimizer" + v.Path()).WithInitializer(initializer.Zero)
+		mVar := moments.VariableWithShape("m", v.Shape()).SetTrainable(false)
+		sVar := moments.VariableWithShape("v", v.Shape()).SetTrainable(false)
+		m := Add(MulScalar(mVar.NodeValue(g), beta1), MulScalar(grads[i], 1-beta1))
+		s := Add(MulScalar(sVar.NodeValue(g), beta2), MulScalar(Square(grads[i]), 1-beta2))
+		mVar.SetNodeValue(m)
+		sVar.SetNodeValue(s)
+		update := Div(Div(m, c1), AddScalar(Sqrt(Div(s, c2)), eps))
+		v.SetNodeValue(Sub(params[i], MulScalar(update, benchAdamLR)))
+	}
+}
+
+// MeasureTrainStep times a training step of the memory layer at each of c.TrainNKeys with each of
+// c.Optimizers, and the growth of the step time from the first to the last size.
+func MeasureTrainStep(ctx context.Context, b compute.Backend, c Config) (*TrainResult, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	res := &TrainResult{Tokens: c.Tokens}
+	for _, opt := range c.Optimizers {
+		start := len(res.Points)
+		for _, nKeys := range c.TrainNKeys {
+			cfg := c.layerConfig(nKeys)
+			what := fmt.Sprintf("train step %s n_keys=%d", opt, nKeys)
+			r, err := newRunner(b, what, c.Seed, layerData(c), trainStep(cfg, opt))
+			if err != nil {
+				return nil, err
+			}
+			t, err := r.time(ctx, c)
+			r.close()
+			if err != nil {
+				return nil, err
+			}
+			p := TrainPoint{
+				Optimizer: opt, NKeys: nKeys, Rows: cfg.Rows(),
+				ValueBytes: 4 * int64(cfg.Rows()) * int64(cfg.ValueDim(c.Dim)),
+				Step:       t, TokensPerSecond: ratio(float64(c.Tokens), t.Seconds),
+			}
+			res.Points = append(res.Points, p)
+			c.progressf("  %-32s %9.2f ms  %9.0f tokens/s", what, 1e3*t.Seconds, p.TokensPerSecond)
+		}
+		first, last := res.Points[start], res.Points[len(res.Points)-1]
+		res.Growth = append(res.Growth, TrainGrowth{
+			Optimizer: opt, FromNKeys: first.NKeys, ToNKeys: last.NKeys,
+			RowsFactor: ratio(float64(last.Rows), float64(first.Rows)),
+			TimeRatio:  ratio(last.Step.Seconds, first.Step.Seconds),
+		})
+	}
+	return res, nil
+}
