@@ -11,8 +11,8 @@ import (
 	_ "github.com/gomlx/compute/gobackend"
 )
 
-// TestSweepsEndToEnd runs every sweep at the tiny preset with 2 steps and 4
-// questions per evaluation: each configuration builds, trains, evaluates,
+// TestSweepsEndToEnd runs every sweep at the tiny preset in smoke mode (one
+// step, two questions decoded for two tokens): each configuration builds, trains, evaluates,
 // writes its results file, and the table and charts are made from those
 // files. A second call keeps the finished runs instead of retraining.
 func TestSweepsEndToEnd(t *testing.T) {
@@ -30,7 +30,7 @@ func TestSweepsEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := SweepOptions{ResultsDir: filepath.Join(dir, "results"), Steps: 2, EvalQA: 4}
+			opts := SweepOptions{ResultsDir: filepath.Join(dir, "results"), Smoke: true}
 			runs, err := RunSweep(context.Background(), b, sw, opts)
 			if err != nil {
 				t.Fatal(err)

@@ -22,6 +22,9 @@ type SweepOptions struct {
 	Overwrite  bool      // rerun runs whose results file exists (default: keep and skip them)
 	Steps      int       // override every run's steps (tests, quick looks)
 	EvalQA     int       // override the questions decoded per evaluation (tests)
+	// Smoke shrinks every run to check the plumbing only (tests): one step,
+	// two questions decoded for two tokens, two windows of held-out text.
+	Smoke bool
 	Limit      int       // run at most this many new runs (0: all)
 }
 
@@ -41,12 +44,20 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 		if opts.Steps > 0 {
 			spec.Steps = opts.Steps
 		}
+		if opts.Smoke {
+			spec.Steps = 1
+		}
 		plan, err := Build(spec)
 		if err != nil {
 			return nil, fmt.Errorf("sweep %s, run %q: %w", s.Name, spec.Name, err)
 		}
 		if opts.EvalQA > 0 {
 			plan.Preset.EvalQALimit = opts.EvalQA
+		}
+		if opts.Smoke {
+			plan.Preset.EvalQALimit = 2
+			plan.Train.MaxAnswerTokens = 2
+			plan.ValWindows = plan.ValWindows[:min(2, len(plan.ValWindows))]
 		}
 		plans[i] = plan
 	}
