@@ -25,7 +25,7 @@ type SweepOptions struct {
 	// Smoke shrinks every run to check the plumbing only (tests): one step,
 	// two questions decoded for two tokens, two windows of held-out text.
 	Smoke bool
-	Limit      int       // run at most this many new runs (0: all)
+	Limit int // run at most this many new runs (0: all)
 }
 
 // RunSweep runs every run of the sweep that has no results file yet, writing
