@@ -300,3 +300,6 @@ func capitalize(s string) string {
 	}
 	return string(s[0]-'a'+'A') + s[1:]
 }
+
+// BioAttributes is the number of attributes (facts) per person.
+func BioAttributes() int { return len(bioAttributes) }
