@@ -3,34 +3,18 @@ package lm
 import (
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/memlayers/memlayers/internal/testbackend"
 	"github.com/memlayers/memlayers/memlayer"
 )
 
-var (
-	backendOnce sync.Once
-	backendVal  compute.Backend
-	backendErr  error
-)
-
-// testBackend is the pure-Go backend, shared by the package's tests. It runs
-// ops sequentially: the concurrent mode was seen to hang on 2-core machines
-// (shared/gomlx-notes.md).
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	backendOnce.Do(func() { backendVal, backendErr = compute.NewWithConfig("go:ops_sequential") })
-	if backendErr != nil {
-		t.Fatalf("go backend: %v", backendErr)
-	}
-	return backendVal
-}
+// testBackend is the shared test backend (GOMLX_BACKEND, else the pure-Go one).
+func testBackend(t testing.TB) compute.Backend { return testbackend.Get(t) }
 
 // tinyMemory is a small memory layer config valid with tinyBase.
 func tinyMemory() memlayer.Config {

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	_ "github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers"
@@ -17,23 +15,11 @@ import (
 	"github.com/gomlx/gomlx/ml/model/initializer"
 
 	"github.com/memlayers/memlayers/experiments/data"
+	"github.com/memlayers/memlayers/internal/testbackend"
 )
 
-var (
-	backendOnce sync.Once
-	backendVal  compute.Backend
-	backendErr  error
-)
-
-// testBackend is the pure-Go backend, shared by the package's tests.
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	backendOnce.Do(func() { backendVal, backendErr = compute.NewWithConfig("go") })
-	if backendErr != nil {
-		t.Fatalf("go backend: %v", backendErr)
-	}
-	return backendVal
-}
+// testBackend is the shared test backend (GOMLX_BACKEND, else the pure-Go one).
+func testBackend(t testing.TB) compute.Backend { return testbackend.Get(t) }
 
 // tinyModel is a bigram language model: logits = (embed[x] + values[x]) · W + b, with optional dropout
 // on the hidden vector. "values" is named like a memory value table, so it gets Config.ValueLR.
