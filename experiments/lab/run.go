@@ -57,7 +57,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 			plan.Spec.Label(), cfg.Model, human(acc.TotalParams), human(acc.MemoryValueParams),
 			human(acc.ActiveParamsPerToken), human(acc.FLOPsPerToken), plan.Dataset.Stats())
 	}
-	sum, err := tr.Run(ctx, train.Options{
+	_, err = tr.Run(ctx, train.Options{
 		Progress: opts.Progress, CheckpointDir: opts.CheckpointDir, Resume: opts.Resume,
 		ModelConfig: cfg, Results: run, EvalQALimit: plan.Preset.EvalQALimit, ValWindows: plan.ValWindows,
 	})
@@ -68,7 +68,6 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	run.Final["active_params_per_token"] = float64(acc.ActiveParamsPerToken)
 	run.Final["flops_per_token"] = float64(acc.FLOPsPerToken)
 	run.Final["memory_value_params"] = float64(acc.MemoryValueParams)
-	_ = sum
 	if bits, ok := storedBits(plan, run.Final); ok {
 		run.Final["stored_bits"] = bits
 		run.Final["bits_per_param"] = bits / float64(acc.TotalParams)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/memlayers/memlayers/experiments/results"
@@ -103,15 +101,3 @@ func pm(r Row, key string, scale float64) string {
 	}
 	return fmt.Sprintf("%.2f", scale*m)
 }
-
-// SortedKeys returns the metric names of a row, sorted (for reports).
-func SortedKeys(r Row) []string {
-	var k []string
-	for key := range r.Mean {
-		k = append(k, key)
-	}
-	sort.Strings(k)
-	return k
-}
-
-var _ = strings.TrimSpace
