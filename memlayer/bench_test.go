@@ -100,6 +100,52 @@ func BenchmarkMemoryLayer(b *testing.B) {
 	}
 }
 
+// BenchmarkHostLayer is BenchmarkMemoryLayer on the host path (values in host
+// memory, sparse gradient); "step" adds a SparseAdam update of every parameter.
+func BenchmarkHostLayer(b *testing.B) {
+	for _, nKeys := range []int{128, 512} {
+		for _, mode := range []string{"fwd", "fwd+bwd", "step"} {
+			b.Run(fmt.Sprintf("n_keys=%d/%s", nKeys, mode), func(b *testing.B) {
+				cfg := benchConfig(nKeys)
+				store := model.NewStore()
+				store.SetParam(model.ParamInitialSeed, int64(1))
+				l, err := NewHostLayer(testBackend(b), store, "/layer", cfg, benchDim, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(1, 2))
+				x := tensors.FromFlatDataAndDimensions(float32s(randomSlice(rng, benchTokens*benchDim, 1)), benchTokens, benchDim)
+				dy := tensors.FromFlatDataAndDimensions(float32s(randomSlice(rng, benchTokens*benchDim, 1)), benchTokens, benchDim)
+				valueOpt := NewSparseAdam(1e-3)
+				newOpt := func() ValueOptimizer { return NewSparseAdam(1e-3) }
+				call := func() {
+					if _, err := l.Forward(x); err != nil {
+						b.Fatal(err)
+					}
+					if mode == "fwd" {
+						return
+					}
+					g, err := l.Backward(dy)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if mode == "step" {
+						if err := l.Update(g, valueOpt, newOpt); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				call() // compile and initialise outside the timer
+				b.ResetTimer()
+				for range b.N {
+					call()
+				}
+				b.ReportMetric(float64(benchTokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
+	}
+}
+
 func BenchmarkSwiGLU(b *testing.B) {
 	for _, backward := range []bool{false, true} {
 		b.Run(map[bool]string{false: "fwd", true: "fwd+bwd"}[backward], func(b *testing.B) {
@@ -109,3 +155,48 @@ func BenchmarkSwiGLU(b *testing.B) {
 }
 
 var _ = dtypes.Float32
+
+// BenchmarkHostBag times HostValues.Bag at the bench configuration (2048
+// tokens × 128 rows of 256 floats from a 65536-row table) and reports the
+// bytes of rows read per second.
+func BenchmarkHostBag(b *testing.B) {
+	const tokens, bag, rows, dim = 2048, 128, 65536, 256
+	v, err := NewHostValues(rows, dim, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 3))
+	idx := make([]int32, tokens*bag)
+	w := make([]float32, tokens*bag)
+	for i := range idx {
+		idx[i] = int32(rng.IntN(rows))
+		w[i] = rng.Float32()
+	}
+	out := make([]float32, tokens*dim)
+	b.ResetTimer()
+	for range b.N {
+		v.Bag(idx, w, bag, out)
+	}
+	b.ReportMetric(float64(4*tokens*bag*dim*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+}
+
+// BenchmarkHostBagBackward times HostValues.BagBackward at BenchmarkHostBag's sizes.
+func BenchmarkHostBagBackward(b *testing.B) {
+	const tokens, bag, rows, dim = 2048, 128, 65536, 256
+	v, err := NewHostValues(rows, dim, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 3))
+	idx := make([]int32, tokens*bag)
+	w := make([]float32, tokens*bag)
+	for i := range idx {
+		idx[i] = int32(rng.IntN(rows))
+		w[i] = rng.Float32()
+	}
+	dOut := randomFloat32(rng, tokens*dim)
+	b.ResetTimer()
+	for range b.N {
+		v.BagBackward(idx, w, bag, dOut)
+	}
+}

@@ -61,29 +61,7 @@ func LayerWithLookup(scope *model.Scope, x *Node, cfg Config) (*Node, Lookup) {
 	}
 
 	flat := Reshape(x, tokens, dim)
-	input := layers.DropoutStatic(scope, flat, cfg.InputDropout)
-
-	// Query projection: [T, H, KDim].
-	wq := scope.WithInitializer(initializer.XavierUniformFn(scope)).
-		VariableWithShape(VarQuery, shapesOf(dtype, dim, cfg.Heads*cfg.KDim)).NodeValue(g)
-	q := Dot(input, wq).Product()
-	if cfg.QueryBias {
-		bq := scope.WithInitializer(initializer.Zero).
-			VariableWithShape(VarQueryBias, shapesOf(dtype, cfg.Heads*cfg.KDim)).NodeValue(g)
-		q = Add(q, InsertAxes(bq, 0))
-	}
-	q = layers.DropoutStatic(scope, q, cfg.QueryDropout)
-	q = Reshape(q, tokens, cfg.Heads, cfg.KDim)
-
-	// Sub-keys: [H, 2, NKeys, KDim/2], uniform ±1/√KDim as in the reference.
-	bound := 1 / math.Sqrt(float64(cfg.KDim))
-	keys := scope.WithInitializer(initializer.RandomUniformFn(scope, -bound, bound)).
-		VariableWithShape(VarKeys, shapesOf(dtype, cfg.Heads, 2, cfg.NKeys, cfg.KDim/2)).NodeValue(g)
-	if cfg.QKNorm {
-		q = Reshape(L2NormalizeWithEpsilon(Reshape(q, tokens, cfg.Heads, 2, cfg.KDim/2), 1e-6, -1),
-			tokens, cfg.Heads, cfg.KDim)
-		keys = L2NormalizeWithEpsilon(keys, 1e-6, -1)
-	}
+	input, q, keys := queryAndKeys(scope, flat, cfg)
 
 	scores, indices := ProductKeySearch(q, keys, cfg.KNN)
 	// Softmax over each head's knn survivors, in at least float32 precision
@@ -115,8 +93,53 @@ func LayerWithLookup(scope *model.Scope, x *Node, cfg Config) (*Node, Lookup) {
 	} else {
 		out = EmbeddingBag(values, flatIdx, flatW) // [T, vDim]
 	}
-	out = layers.DropoutStatic(scope, out, cfg.ValueDropout)
+	out = outputStage(scope, input, out, cfg)
+	return Reshape(out, dims...), lookup
+}
 
+// queryAndKeys applies the input dropout and builds the parts of the layer
+// that every path shares: the query projection q ([T, Heads, KDim], after
+// query bias, dropout and qk-norm) and the sub-keys ([Heads, 2, NKeys, KDim/2]).
+// flat is [T, dim]; input is flat after input dropout.
+func queryAndKeys(scope *model.Scope, flat *Node, cfg Config) (input, q, keys *Node) {
+	g := flat.Graph()
+	tokens, dim := flat.Shape().Dimensions[0], flat.Shape().Dimensions[1]
+	dtype := flat.DType()
+	input = layers.DropoutStatic(scope, flat, cfg.InputDropout)
+
+	// Query projection: [T, H, KDim].
+	wq := scope.WithInitializer(initializer.XavierUniformFn(scope)).
+		VariableWithShape(VarQuery, shapesOf(dtype, dim, cfg.Heads*cfg.KDim)).NodeValue(g)
+	q = Dot(input, wq).Product()
+	if cfg.QueryBias {
+		bq := scope.WithInitializer(initializer.Zero).
+			VariableWithShape(VarQueryBias, shapesOf(dtype, cfg.Heads*cfg.KDim)).NodeValue(g)
+		q = Add(q, InsertAxes(bq, 0))
+	}
+	q = layers.DropoutStatic(scope, q, cfg.QueryDropout)
+	q = Reshape(q, tokens, cfg.Heads, cfg.KDim)
+
+	// Sub-keys: [H, 2, NKeys, KDim/2], uniform ±1/√KDim as in the reference.
+	bound := 1 / math.Sqrt(float64(cfg.KDim))
+	keys = scope.WithInitializer(initializer.RandomUniformFn(scope, -bound, bound)).
+		VariableWithShape(VarKeys, shapesOf(dtype, cfg.Heads, 2, cfg.NKeys, cfg.KDim/2)).NodeValue(g)
+	if cfg.QKNorm {
+		q = Reshape(L2NormalizeWithEpsilon(Reshape(q, tokens, cfg.Heads, 2, cfg.KDim/2), 1e-6, -1),
+			tokens, cfg.Heads, cfg.KDim)
+		keys = L2NormalizeWithEpsilon(keys, 1e-6, -1)
+	}
+	return input, q, keys
+}
+
+// outputStage maps the bag ([T, vDim]) to the layer output ([T, dim]):
+// value dropout, then the Memory+ SwiLU gate and projection, or the value
+// projection when vDim != dim, then the optional per-token gate.
+func outputStage(scope *model.Scope, input, bag *Node, cfg Config) *Node {
+	g := input.Graph()
+	dim := input.Shape().Dimensions[1]
+	vDim := bag.Shape().Dimensions[1]
+	dtype := input.DType()
+	out := layers.DropoutStatic(scope, bag, cfg.ValueDropout)
 	normal := func(name string, shape ...int) *Node {
 		return scope.WithInitializer(initializer.RandomNormalFn(scope, 1/math.Sqrt(float64(dim)))).
 			VariableWithShape(name, shapesOf(dtype, shape...)).NodeValue(g)
@@ -132,7 +155,12 @@ func LayerWithLookup(scope *model.Scope, x *Node, cfg Config) (*Node, Lookup) {
 	if cfg.Gated {
 		out = Mul(out, Sigmoid(Dot(input, normal(VarGate, dim, 1)).Product()))
 	}
-	return Reshape(out, dims...), lookup
+	return out
+}
+
+// hasOutputStage reports whether outputStage does more than return the bag.
+func (c Config) hasOutputStage(dim int) bool {
+	return c.SwiLU || c.Gated || c.ValueDim(dim) != dim || c.ValueDropout > 0
 }
 
 // valueTable returns the [rows, dim] table variable `name` under scope,

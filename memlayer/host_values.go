@@ -1,0 +1,140 @@
+package memlayer
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// HostValues is a value table kept in host memory, owned by the project
+// rather than by the graph: Rows rows of Dim float32, row-major in Data.
+//
+// On the pure-Go backend, row movement inside the graph (Gather, ScatterSum)
+// copies one element at a time and the gradient of a table variable is dense
+// (the whole table, every step). Held here, a bag reads whole contiguous rows
+// in parallel, and the gradient and the optimizer touch only the rows a batch
+// read, so a step's cost no longer grows with the table (paper §3; the same
+// idea as recommendation systems' host-memory embedding tables).
+type HostValues struct {
+	Rows, Dim int
+	Data      []float32
+}
+
+// NewHostValues returns a rows×dim table initialised N(0, dim^-½) like the
+// graph's value table (from its own seeded generator, so not the same draws).
+func NewHostValues(rows, dim int, seed uint64) (*HostValues, error) {
+	if rows < 1 || dim < 1 {
+		return nil, fmt.Errorf("memlayer: host value table %d×%d: rows and dim must be >= 1", rows, dim)
+	}
+	v := &HostValues{Rows: rows, Dim: dim, Data: make([]float32, rows*dim)}
+	std := 1 / math.Sqrt(float64(dim))
+	parallelFor(rows, func(lo, hi int) {
+		rng := rand.New(rand.NewPCG(seed, uint64(lo)))
+		for i := lo * dim; i < hi*dim; i++ {
+			v.Data[i] = float32(rng.NormFloat64() * std)
+		}
+	})
+	return v, nil
+}
+
+// HostValuesFromTensor copies a [rows, dim] float32 tensor (e.g. the value
+// table variable of a graph layer) into host memory.
+func HostValuesFromTensor(t *tensors.Tensor) (*HostValues, error) {
+	if t.DType() != dtypes.Float32 || t.Rank() != 2 {
+		return nil, fmt.Errorf("memlayer: host value table from tensor %s: want a float32 [rows, dim] tensor", t.Shape())
+	}
+	data, err := tensors.CopyFlatData[float32](t)
+	if err != nil {
+		return nil, fmt.Errorf("memlayer: host value table: %w", err)
+	}
+	return &HostValues{Rows: t.Shape().Dimensions[0], Dim: t.Shape().Dimensions[1], Data: data}, nil
+}
+
+// Tensor returns a copy of the table as a [Rows, Dim] tensor.
+func (v *HostValues) Tensor() *tensors.Tensor {
+	return tensors.FromFlatDataAndDimensions(slices.Clone(v.Data), v.Rows, v.Dim)
+}
+
+// Row returns row r (a slice of Data, not a copy).
+func (v *HostValues) Row(r int32) []float32 { return v.Data[int(r)*v.Dim : (int(r)+1)*v.Dim] }
+
+// Bag computes out[t] = Σ_j weights[t·bag+j] · V[indices[t·bag+j]] for every
+// token t, with out [tokens, Dim] (overwritten). Tokens are split between the
+// cores; each reads whole rows.
+func (v *HostValues) Bag(indices []int32, weights []float32, bag int, out []float32) {
+	tokens := len(indices) / bag
+	d := v.Dim
+	parallelFor(tokens, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			weightedRowSum(v.Data, indices[t*bag:(t+1)*bag], weights[t*bag:(t+1)*bag], out[t*d:(t+1)*d])
+		}
+	})
+}
+
+// SparseRows is the gradient of a value table restricted to the rows a batch
+// read: Rows are sorted and distinct, Grad holds one Dim-long row each.
+type SparseRows struct {
+	Dim  int
+	Rows []int32
+	Grad []float32
+}
+
+// Dense returns the full rows×Dim gradient (zero for untouched rows); for tests.
+func (s *SparseRows) Dense(rows int) []float32 {
+	out := make([]float32, rows*s.Dim)
+	for i, r := range s.Rows {
+		copy(out[int(r)*s.Dim:], s.Grad[i*s.Dim:(i+1)*s.Dim])
+	}
+	return out
+}
+
+// BagBackward returns the gradients of a bag given dOut = dLoss/dout
+// ([tokens, Dim]): dWeights[t·bag+j] = dOut[t]·V[indices[t·bag+j]], and the
+// table's gradient Σ weights·dOut[t] over the reads of each touched row.
+// The cost is O(tokens·bag·Dim), whatever the table size.
+func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dOut []float32) (dWeights []float32, grad *SparseRows) {
+	tokens := len(indices) / bag
+	d := v.Dim
+	dWeights = make([]float32, len(indices))
+	parallelFor(tokens, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			rowDots(v.Data, indices[t*bag:(t+1)*bag], dOut[t*d:(t+1)*d], dWeights[t*bag:(t+1)*bag])
+		}
+	})
+
+	// Group the reads by row: sort (row, read) pairs packed in one uint64.
+	reads := make([]uint64, len(indices))
+	for e, r := range indices {
+		reads[e] = uint64(r)<<32 | uint64(e)
+	}
+	slices.Sort(reads)
+	var starts []int // starts[u] is the first read of the u-th distinct row
+	grad = &SparseRows{Dim: d}
+	for e, key := range reads {
+		if r := int32(key >> 32); e == 0 || r != grad.Rows[len(grad.Rows)-1] {
+			grad.Rows = append(grad.Rows, r)
+			starts = append(starts, e)
+		}
+	}
+	starts = append(starts, len(reads))
+	// Each touched row's gradient is the weighted sum of the dOut rows of the
+	// tokens that read it: the bag's own kernel, over dOut.
+	readTok := make([]int32, len(reads))
+	readW := make([]float32, len(reads))
+	for i, key := range reads {
+		e := int(uint32(key))
+		readTok[i], readW[i] = int32(e/bag), weights[e]
+	}
+	grad.Grad = make([]float32, len(grad.Rows)*d)
+	parallelFor(len(grad.Rows), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			s, e := starts[u], starts[u+1]
+			weightedRowSum(dOut, readTok[s:e], readW[s:e], grad.Grad[u*d:(u+1)*d])
+		}
+	})
+	return dWeights, grad
+}
