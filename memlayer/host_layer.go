@@ -66,7 +66,9 @@ type HostGrads struct {
 // NewHostLayer prepares a host-values memory layer on inputs of width dim,
 // with its graph variables under the absolute scope path scopePath of store
 // (created at the first Forward if missing, as Layer would). values is the
-// table; nil creates one initialised N(0, v_dim^-½) with seed 1.
+// table; nil creates one initialised N(0, v_dim^-½) with seed 1. Layers that
+// share a table (Memory+) are given the same HostValues; cfg.ValuesScope only
+// matters to Layer.
 func NewHostLayer(backend compute.Backend, store *model.Store, scopePath string, cfg Config, dim int, values *HostValues) (*HostLayer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
