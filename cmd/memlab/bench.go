@@ -27,8 +27,10 @@ var benchParts = []string{"bag", "layers", "train"}
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench", "Measure on one backend, in one run: the embedding bag's bandwidth next to plain copies of the same\n"+
 		"bytes; memory-layer tokens/s next to a SwiGLU FFN of the same width at several memory sizes; a training\n"+
-		"step as the table grows 16×; and, with --torch, our own PyTorch version of the layer. Writes\n"+
-		"results/bench/<name>.json and plots/bench-<name>-*.png|svg. --quick: tiny sizes, seconds (flags still override).", stdout)
+		"step as the table grows 16×; and, with --torch, our own PyTorch version of the layer. The memory layer\n"+
+		"runs on both paths (--paths): graph (values a GoMLX variable) and host (values in host memory).\n"+
+		"Writes results/bench/<name>.json and plots/bench-<name>-*.png|svg. --quick: tiny sizes, seconds (flags\n"+
+		"still override).", stdout)
 	backendFlag := fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/path/plugin.so (env GOMLX_BACKEND)")
 	quick := fs.Bool("quick", false, "CI-sized run on tiny sizes (the defaults below become bench.QuickConfig's)")
 	name := fs.String("name", "", "run name (default: from the backend spec, e.g. go-ops_sequential, xla-cuda; -quick appended with --quick)")
@@ -72,6 +74,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	listFlag("n-keys", func(c *bench.Config) *[]int { return &c.NKeys }, "memory sizes of the layer sweep")
 	listFlag("train-n-keys", func(c *bench.Config) *[]int { return &c.TrainNKeys }, "memory sizes of the training step; first and last compared")
 	optimizers := fs.String("optimizers", strings.Join(def.Optimizers, ","), "training-step optimizers: sgd, adam (comma-separated)")
+	paths := fs.String("paths", strings.Join(def.Paths, ","), "memory-layer paths measured side by side: graph (values a GoMLX variable), "+
+		"host (values in host memory) (comma-separated)")
 	seed := fs.Int64("seed", def.Seed, "random seed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +106,9 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if set["optimizers"] {
 		c.Optimizers = benchSplitList(*optimizers)
+	}
+	if set["paths"] {
+		c.Paths = benchSplitList(*paths)
 	}
 	if set["seed"] {
 		c.Seed = *seed

@@ -44,7 +44,8 @@ echo '{"torch_version":"0.0-fake","device":"cpu","threads":2,"memory":[` +
 	if status != 0 {
 		t.Fatalf("status %d, stderr %q\nstdout:\n%s", status, stderr, stdout)
 	}
-	for _, s := range []string{"Embedding bag", "memory n_keys=16", "Training step", "ours÷pt", "results written to " + out} {
+	for _, s := range []string{"Embedding bag", "host bag forward", "memory n_keys=16", "host n_keys=16", "Training step",
+		"sgd (host)", "ours÷pt", "results written to " + out} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("stdout lacks %q:\n%s", s, stdout)
 		}
@@ -60,6 +61,11 @@ echo '{"torch_version":"0.0-fake","device":"cpu","threads":2,"memory":[` +
 	if r.Name != "t" || !r.Quick || r.Bag == nil || r.Layers == nil || r.Train == nil || r.Torch == nil ||
 		len(r.TorchRatios) != 2 || r.Config.Tokens != 32 || r.Machine.Cores < 1 || r.Backend.Spec == "" {
 		t.Errorf("report: %+v", r)
+	}
+	for _, q := range r.TorchRatios {
+		if !(q.ForwardOursOverTorch > 0) || !(q.HostForwardOursOverTorch > 0) || !(q.HostForwardBackwardOursOverTorch > 0) {
+			t.Errorf("torch ratio %+v: want both paths", q)
+		}
 	}
 	for _, chart := range []string{"bandwidth", "layers", "train-step"} {
 		for _, ext := range []string{".png", ".svg"} {
@@ -92,11 +98,15 @@ echo '{"torch_version":"0.0-fake","device":"cpu","threads":2,"memory":[` +
 
 func TestBenchTorchMissingIsASkipLine(t *testing.T) {
 	dir := t.TempDir()
-	args := append([]string{"bench", "--parts", "layers", "--out", filepath.Join(dir, "r.json"), "--plots", "",
+	// --paths host: the graph path's rows are absent.
+	args := append([]string{"bench", "--parts", "layers", "--paths", "host", "--out", filepath.Join(dir, "r.json"), "--plots", "",
 		"--torch", "--python", filepath.Join(dir, "no-python"), "--torch-script", "main.go"}, tinyBench...)
 	status, stdout, stderr := runBenchCmd(t, args...)
 	if status != 0 {
 		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	if !strings.Contains(stdout, "host n_keys=16") || strings.Contains(stdout, "memory n_keys=16") {
+		t.Errorf("--paths host: want host rows only:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "torch: skipped: ") || !strings.Contains(stdout, bench.TorchInstallHint) {
 		t.Errorf("stdout lacks the skip line with the install hint:\n%s", stdout)
@@ -112,6 +122,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--n-keys", "12x"}, "--n-keys"},
 		{[]string{"--parts", "bag,gpu"}, `unknown measurement "gpu"`},
 		{[]string{"--optimizers", "lion"}, "optimizers=lion"},
+		{[]string{"--paths", "graph,gpu"}, "paths=gpu"},
 		{[]string{"--knn", "64", "--n-keys", "16"}, "knn=64"},
 		{[]string{"--name", "a/b"}, "--name"},
 		{[]string{"--torch", "--torch-script", filepath.Join(dir, "missing.py")}, "--torch-script"},

@@ -7,11 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/results"
@@ -81,8 +85,24 @@ func TestQuickBenchmarksAndJSONRoundTrip(t *testing.T) {
 		t.Errorf("forward+backward counts %d bytes, not more than the forward's %d", bag.ForwardBackward.Bytes, bag.Forward.Bytes)
 	}
 	for _, v := range []float64{bag.ForwardVsGraphCopy, bag.ForwardVsHostCopy, bag.ForwardVsHostCopyParallel,
-		bag.ForwardBackwardVsGraphCopy, bag.ForwardBackwardVsHostCopy} {
+		bag.ForwardBackwardVsGraphCopy, bag.ForwardBackwardVsHostCopy,
+		bag.HostForwardVsHostCopy, bag.HostForwardVsHostCopyParallel, bag.HostForwardVsGraphCopy} {
 		positive(t, "bag ratio", v)
+	}
+	// The host path: same bytes forward, a sparse gradient of at most T·B distinct rows backward.
+	for name, tp := range map[string]Throughput{"host_forward": bag.HostForward, "host_forward_backward": bag.HostForwardBackward} {
+		checkTiming(t, name, tp.Timing)
+		positive(t, name+" GB/s", tp.GBPerSecond)
+	}
+	if bag.HostForward.Bytes != bag.Forward.Bytes {
+		t.Errorf("host forward counts %d bytes, the graph forward %d", bag.HostForward.Bytes, bag.Forward.Bytes)
+	}
+	if u := bag.HostTouchedRows; u < 1 || u > min(bag.Rows, bag.T*bag.B) {
+		t.Errorf("host touched rows = %d, want 1..%d", u, min(bag.Rows, bag.T*bag.B))
+	}
+	if want := hostBagBytes(bag.D, bag.T, bag.B, bag.HostTouchedRows); bag.HostForwardBackward.Bytes != want ||
+		want != bag.Forward.Bytes+4*int64(bag.T*bag.D+2*bag.T*bag.B*bag.D+bag.HostTouchedRows*bag.D+bag.T*bag.B) {
+		t.Errorf("host forward+backward counts %d bytes, want %d", bag.HostForwardBackward.Bytes, want)
 	}
 	r.Bag = bag
 
@@ -112,24 +132,53 @@ func TestQuickBenchmarksAndJSONRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	if len(layers.Host) != len(c.NKeys) {
+		t.Fatalf("layers: %d host points, want %d", len(layers.Host), len(c.NKeys))
+	}
+	for i, p := range layers.Host {
+		g := layers.Memory[i]
+		if p.Model != "memory-host" || p.NKeys != g.NKeys {
+			t.Errorf("host point %d: model %q n_keys %d, want memory-host n_keys %d", i, p.Model, p.NKeys, g.NKeys)
+		}
+		// One layer, two homes for its values: the same parameters.
+		if p.Params != g.Params {
+			t.Errorf("host n_keys=%d params = %d, graph layer %d", p.NKeys, p.Params, g.Params)
+		}
+		checkTiming(t, "host forward", p.Forward)
+		checkTiming(t, "host forward_backward", p.ForwardBackward)
+		positive(t, "host vs FFN", p.ForwardVsFFN)
+		positive(t, "host vs FFN", p.ForwardBackwardVsFFN)
+		if want := ratio(p.ForwardTokensPerSecond, layers.FFN.ForwardTokensPerSecond); p.ForwardVsFFN != want {
+			t.Errorf("host n_keys=%d forward vs FFN = %v, want %v", p.NKeys, p.ForwardVsFFN, want)
+		}
+	}
 	r.Layers = layers
 
 	tr, err := MeasureTrainStep(ctx, b, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.Points) != len(c.TrainNKeys)*len(c.Optimizers) || len(tr.Growth) != len(c.Optimizers) {
+	if len(tr.Points) != len(c.TrainNKeys)*len(c.Optimizers)*len(c.Paths) || len(tr.Growth) != len(c.Optimizers)*len(c.Paths) {
 		t.Fatalf("train: %+v", tr)
 	}
 	for _, p := range tr.Points {
-		checkTiming(t, "train "+p.Optimizer, p.Step)
+		checkTiming(t, "train "+p.Path+" "+p.Optimizer, p.Step)
 		positive(t, "train tokens/s", p.TokensPerSecond)
 	}
+	growth := map[[2]string]TrainGrowth{}
 	for _, g := range tr.Growth {
+		growth[[2]string{g.Path, g.Optimizer}] = g
 		if g.RowsFactor != 4 || g.FromNKeys != 8 || g.ToNKeys != 16 {
 			t.Errorf("growth %+v, want 8 → 16 (4× rows)", g)
 		}
 		positive(t, "growth time ratio", g.TimeRatio)
+	}
+	for _, path := range []string{PathGraph, PathHost} {
+		for _, opt := range c.Optimizers {
+			if _, ok := growth[[2]string{path, opt}]; !ok {
+				t.Errorf("no growth entry for %s %s: %+v", path, opt, tr.Growth)
+			}
+		}
 	}
 	r.Train = tr
 	r.Finish()
@@ -170,7 +219,8 @@ func TestQuickBenchmarksAndJSONRoundTrip(t *testing.T) {
 	}
 	var sb strings.Builder
 	r.Print(&sb)
-	for _, s := range []string{"Embedding bag", "memory n_keys=16", "Training step", "sgd: n_keys 8 → 16"} {
+	for _, s := range []string{"Embedding bag", "host bag forward+backward", "memory n_keys=16", "host n_keys=16", "Training step",
+		"sgd (graph): n_keys 8 → 16", "adam (host): n_keys 8 → 16", "only the rows the step read"} {
 		if !strings.Contains(sb.String(), s) {
 			t.Errorf("Print output lacks %q:\n%s", s, sb.String())
 		}
@@ -185,18 +235,145 @@ func TestValidate(t *testing.T) {
 		t.Errorf("QuickConfig: %v", err)
 	}
 	c := DefaultConfig()
-	c.Tokens, c.NKeys, c.Optimizers, c.KNN = 0, []int{16}, []string{"lion"}, 20
+	c.Tokens, c.NKeys, c.Optimizers, c.KNN, c.Paths = 0, []int{16}, []string{"lion"}, 20, []string{"host", "gpu"}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, s := range []string{"tokens=0", "n_keys=16", "knn", "optimizers=lion"} {
+	for _, s := range []string{"tokens=0", "n_keys=16", "knn", "optimizers=lion", "paths=gpu"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}
 	}
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("error has several lines: %q", err)
+	}
+	c = QuickConfig()
+	c.Paths = nil
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "paths=[]") {
+		t.Errorf("no paths: %v, want an error naming paths", err)
+	}
+}
+
+// TestHostBagMatchesGraph checks that the two paths MeasureBag times compute the same thing on the same
+// table and inputs: the bag, the weights' gradient and the table's gradient (sparse on the host).
+func TestHostBagMatchesGraph(t *testing.T) {
+	c := tinyConfig()
+	in, err := newBagInputs(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph := func(fn func(*model.Scope, *Graph) []*Node) [][]float32 {
+		r, err := newRunner(testBackend(t), "test bag", c.Seed, in.setup(true), fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.close()
+		outs, err := r.exec.Exec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat [][]float32
+		for _, o := range outs {
+			flat = append(flat, tensors.MustCopyFlatData[float32](o))
+			o.FinalizeAll()
+		}
+		return flat
+	}
+	near := func(what string, got, want []float32) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+		}
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+				t.Fatalf("%s[%d] = %v, graph %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	out := make([]float32, in.t*in.d)
+	in.table.Bag(in.idx, in.w, in.b, out)
+	near("host bag", out, graph(bagForwardGraph)[0])
+
+	dWeights, grad := in.table.BagBackward(in.idx, in.w, in.b, in.dy)
+	g := graph(bagBackwardGraph)
+	near("host table gradient", grad.Dense(in.rows), g[0])
+	near("host weights gradient", dWeights, g[1])
+	if !slices.IsSorted(grad.Rows) || len(grad.Rows) > in.t*in.b {
+		t.Errorf("sparse gradient rows: %d, sorted %v", len(grad.Rows), slices.IsSorted(grad.Rows))
+	}
+}
+
+// TestOnePath checks that a skipped path leaves its parts absent, in the results, the JSON, the tables and
+// the charts.
+func TestOnePath(t *testing.T) {
+	ctx := context.Background()
+	b := testBackend(t)
+	for _, path := range []string{PathGraph, PathHost} {
+		c := tinyConfig()
+		c.Paths, c.NKeys, c.TrainNKeys, c.Optimizers = []string{path}, []int{8}, []int{8}, []string{"sgd"}
+		r := NewReport("one-"+path, b, c, ".", "")
+		var err error
+		if r.Bag, err = MeasureBag(ctx, b, c); err != nil {
+			t.Fatal(err)
+		}
+		if r.Layers, err = MeasureLayers(ctx, b, c); err != nil {
+			t.Fatal(err)
+		}
+		if r.Train, err = MeasureTrainStep(ctx, b, c); err != nil {
+			t.Fatal(err)
+		}
+		r.Finish()
+		host := path == PathHost
+		if (r.Bag.Forward.Seconds > 0) == host || (r.Bag.HostForward.Seconds > 0) != host ||
+			(len(r.Layers.Memory) > 0) == host || (len(r.Layers.Host) > 0) != host {
+			t.Errorf("%s only: bag %+v, layers %+v", path, r.Bag, r.Layers)
+		}
+		if len(r.Train.Points) != 1 || r.Train.Points[0].Path != path || len(r.Train.Growth) != 1 || r.Train.Growth[0].Path != path {
+			t.Errorf("%s only: train %+v", path, r.Train)
+		}
+		bagJSON, err := json.Marshal(r.Bag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layersJSON, err := json.Marshal(r.Layers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		absent := map[bool][]string{false: {`"host_forward`, `"host_touched_rows"`}, true: {`"forward"`, `"forward_backward"`, `"forward_vs_`}}[host]
+		for _, key := range absent {
+			if strings.Contains(string(bagJSON), key) {
+				t.Errorf("%s only: the bag's JSON has %s: %s", path, key, bagJSON)
+			}
+		}
+		if key := map[bool]string{false: `"host":`, true: `"memory":`}[host]; strings.Contains(string(layersJSON), key) {
+			t.Errorf("%s only: the layers' JSON has %s: %s", path, key, layersJSON)
+		}
+		var sb strings.Builder
+		r.Print(&sb)
+		if other := map[bool]string{false: "host bag forward", true: "memory n_keys=8"}[host]; strings.Contains(sb.String(), other) {
+			t.Errorf("%s only: Print shows %q:\n%s", path, other, sb.String())
+		}
+		if pngs, err := r.Plots(t.TempDir()); err != nil || len(pngs) != 3 {
+			t.Errorf("%s only: plots %v, %v", path, pngs, err)
+		}
+	}
+}
+
+// TestReadOldReport loads the committed report written before the host path existed: it still prints and
+// draws, as graph only.
+func TestReadOldReport(t *testing.T) {
+	r, err := ReadReport(filepath.Join("..", "..", "results", "bench", "go-ops_sequential.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	r.Print(&sb)
+	if r.Train != nil && !strings.Contains(sb.String(), "(graph): n_keys") {
+		t.Errorf("an old report's growth should print as the graph path:\n%s", sb.String())
+	}
+	if _, err := r.Plots(t.TempDir()); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -236,23 +413,41 @@ func TestRunTorchParsesAndCompares(t *testing.T) {
 			{Model: "memory", NKeys: 8, Forward: Timing{Seconds: 0.02}, ForwardBackward: Timing{Seconds: 0.01}},
 			{Model: "memory", NKeys: 16, Forward: Timing{Seconds: 0.03}, ForwardBackward: Timing{Seconds: 0.08}},
 		},
+		Host: []LayerPoint{
+			{Model: "memory-host", NKeys: 8, Forward: Timing{Seconds: 0.005}, ForwardBackward: Timing{Seconds: 0.01}},
+			{Model: "memory-host", NKeys: 16, Forward: Timing{Seconds: 0.005}, ForwardBackward: Timing{Seconds: 0.01}},
+		},
 	}
-	got := CompareTorch(ours, res)
 	want := []TorchRatio{
 		{Model: "swiglu", ForwardOursOverTorch: 2, ForwardBackwardOursOverTorch: 1},
-		{Model: "memory", NKeys: 8, ForwardOursOverTorch: 2, ForwardBackwardOursOverTorch: 0.5},
-		{Model: "memory", NKeys: 16, ForwardOursOverTorch: 3, ForwardBackwardOursOverTorch: 2},
+		{Model: "memory", NKeys: 8, ForwardOursOverTorch: 2, ForwardBackwardOursOverTorch: 0.5,
+			HostForwardOursOverTorch: 0.5, HostForwardBackwardOursOverTorch: 0.5},
+		{Model: "memory", NKeys: 16, ForwardOursOverTorch: 3, ForwardBackwardOursOverTorch: 2,
+			HostForwardOursOverTorch: 0.5, HostForwardBackwardOursOverTorch: 0.25},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("CompareTorch = %+v, want %+v", got, want)
-	}
-	for i := range want {
-		g, w := got[i], want[i]
-		if g.Model != w.Model || g.NKeys != w.NKeys || math.Abs(g.ForwardOursOverTorch-w.ForwardOursOverTorch) > 1e-9 ||
-			math.Abs(g.ForwardBackwardOursOverTorch-w.ForwardBackwardOursOverTorch) > 1e-9 {
-			t.Errorf("CompareTorch[%d] = %+v, want %+v", i, g, w)
+	checkRatios := func(got, want []TorchRatio) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("CompareTorch = %+v, want %+v", got, want)
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Model != w.Model || g.NKeys != w.NKeys || math.Abs(g.ForwardOursOverTorch-w.ForwardOursOverTorch) > 1e-9 ||
+				math.Abs(g.ForwardBackwardOursOverTorch-w.ForwardBackwardOursOverTorch) > 1e-9 ||
+				math.Abs(g.HostForwardOursOverTorch-w.HostForwardOursOverTorch) > 1e-9 ||
+				math.Abs(g.HostForwardBackwardOursOverTorch-w.HostForwardBackwardOursOverTorch) > 1e-9 {
+				t.Errorf("CompareTorch[%d] = %+v, want %+v", i, g, w)
+			}
 		}
 	}
+	checkRatios(CompareTorch(ours, res), want)
+
+	// The host path alone still gets its memory ratios.
+	ours.Memory = nil
+	for i := 1; i < len(want); i++ {
+		want[i].ForwardOursOverTorch, want[i].ForwardBackwardOursOverTorch = 0, 0
+	}
+	checkRatios(CompareTorch(ours, res), want)
 }
 
 func TestTorchErrors(t *testing.T) {

@@ -29,6 +29,10 @@ type Config struct {
 	TrainNKeys []int `json:"train_n_keys"`
 	// Optimizers of the training step: "sgd" and/or "adam", each updating every variable, value table included.
 	Optimizers []string `json:"optimizers"`
+	// Paths are the memory layer's executions measured side by side: "graph" (memlayer.Layer, the value table
+	// a GoMLX variable read with Gather) and/or "host" (memlayer.HostLayer, the table in host memory read and
+	// updated row by row). Reports written before the host path existed have none: graph only.
+	Paths []string `json:"paths,omitempty"`
 
 	Warmup  int   `json:"warmup"`
 	Repeats int   `json:"repeats"`
@@ -46,6 +50,7 @@ func DefaultConfig() Config {
 		BagNKeys:   256,
 		TrainNKeys: []int{256, 1024},
 		Optimizers: []string{"sgd", "adam"},
+		Paths:      []string{PathGraph, PathHost},
 		Warmup:     1, Repeats: 5, Seed: 1,
 	}
 }
@@ -59,9 +64,21 @@ func QuickConfig() Config {
 		BagNKeys:   32,
 		TrainNKeys: []int{16, 64},
 		Optimizers: []string{"sgd", "adam"},
+		Paths:      []string{PathGraph, PathHost},
 		Warmup:     1, Repeats: 2, Seed: 1,
 	}
 }
+
+// The memory layer's execution paths (Config.Paths).
+const (
+	PathGraph = "graph"
+	PathHost  = "host"
+)
+
+var pathNames = []string{PathGraph, PathHost}
+
+// runs reports whether path is among c.Paths.
+func (c Config) runs(path string) bool { return slices.Contains(c.Paths, path) }
 
 // ffnHidden resolves FFNHidden.
 func (c Config) ffnHidden() int {
@@ -123,6 +140,14 @@ func (c Config) Validate() error {
 	for _, o := range c.Optimizers {
 		if !slices.Contains(optimizerNames, o) {
 			bad("optimizers", o, `unknown optimizer; use "sgd" or "adam"`)
+		}
+	}
+	if len(c.Paths) == 0 {
+		bad("paths", c.Paths, `list "graph" and/or "host"`)
+	}
+	for _, p := range c.Paths {
+		if !slices.Contains(pathNames, p) {
+			bad("paths", p, `unknown path; use "graph" (values a GoMLX variable) or "host" (values in host memory)`)
 		}
 	}
 	if len(errs) == 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,16 +121,27 @@ func (r *Report) Print(w io.Writer) {
 	if b := r.Bag; b != nil {
 		fmt.Fprintf(w, "\nEmbedding bag: table %d×%d (%.0f MiB), %d tokens × %d rows each; GB/s counts bytes read+written\n",
 			b.Rows, b.D, mib(b.TableBytes), b.T, b.B)
-		fmt.Fprintf(w, "  %-30s %10s %10s %9s %12s %14s\n", "", "time ms", "MiB moved", "GB/s", "÷graph copy", "÷host copy 1T")
+		fmt.Fprintf(w, "  %-30s %10s %10s %9s %12s %14s %14s\n", "", "time ms", "MiB moved", "GB/s", "÷graph copy", "÷host copy 1T",
+			fmt.Sprintf("÷host copy %dT", b.HostThreads))
 		row := func(name string, t Throughput) {
-			fmt.Fprintf(w, "  %-30s %10.2f %10.0f %9.2f %12.3f %14.3f\n", name, ms(t.Timing), mib(t.Bytes), t.GBPerSecond,
-				ratio(t.GBPerSecond, b.GraphCopy.GBPerSecond), ratio(t.GBPerSecond, b.HostCopy.GBPerSecond))
+			if t.Seconds == 0 { // a path that was not run
+				return
+			}
+			fmt.Fprintf(w, "  %-30s %10.2f %10.0f %9.2f %12.3f %14.3f %14.3f\n", name, ms(t.Timing), mib(t.Bytes), t.GBPerSecond,
+				ratio(t.GBPerSecond, b.GraphCopy.GBPerSecond), ratio(t.GBPerSecond, b.HostCopy.GBPerSecond),
+				ratio(t.GBPerSecond, b.HostCopyParallel.GBPerSecond))
 		}
 		row("bag forward", b.Forward)
 		row("bag forward+backward", b.ForwardBackward)
+		row("host bag forward", b.HostForward)
+		row("host bag forward+backward", b.HostForwardBackward)
 		row("in-graph copy (Neg)", b.GraphCopy)
 		row("host copy() 1 goroutine", b.HostCopy)
 		row(fmt.Sprintf("host copy() %d goroutines", b.HostThreads), b.HostCopyParallel)
+		if b.HostForwardBackward.Seconds > 0 {
+			fmt.Fprintf(w, "  (host forward+backward: a sparse gradient of the %d rows read (of %d) instead of the dense table's)\n",
+				b.HostTouchedRows, b.Rows)
+		}
 	}
 	torchBy := map[int]LayerPoint{}
 	ratioBy := map[int]TorchRatio{}
@@ -151,18 +163,41 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, " | %9s %9s %8s %8s", "torch fwd", "torch f+b", "ours÷pt", "ours÷pt")
 		}
 		fmt.Fprintln(w)
-		row := func(name string, p LayerPoint) {
+		row := func(name string, p LayerPoint, host bool) {
 			fmt.Fprintf(w, "  %-18s %10d %9.2f %10.0f %6.2f %9.2f %10.0f %6.2f", name, p.Params, ms(p.Forward),
 				p.ForwardTokensPerSecond, p.ForwardVsFFN, ms(p.ForwardBackward), p.ForwardBackwardTokensPerSecond, p.ForwardBackwardVsFFN)
 			if t, ok := torchBy[p.NKeys]; ok {
 				q := ratioBy[p.NKeys]
-				fmt.Fprintf(w, " | %9.2f %9.2f %8.2f %8.2f", ms(t.Forward), ms(t.ForwardBackward), q.ForwardOursOverTorch, q.ForwardBackwardOursOverTorch)
+				fwd, fb := q.ForwardOursOverTorch, q.ForwardBackwardOursOverTorch
+				if host {
+					fwd, fb = q.HostForwardOursOverTorch, q.HostForwardBackwardOursOverTorch
+				}
+				fmt.Fprintf(w, " | %9.2f %9.2f %8.2f %8.2f", ms(t.Forward), ms(t.ForwardBackward), fwd, fb)
 			}
 			fmt.Fprintln(w)
 		}
-		row("swiglu", l.FFN)
-		for _, p := range l.Memory {
-			row(fmt.Sprintf("memory n_keys=%d", p.NKeys), p)
+		row("swiglu", l.FFN, false)
+		// Each size's graph and host rows together, sizes in the order measured.
+		var sizes []int
+		for _, p := range append(slices.Clone(l.Memory), l.Host...) {
+			if !slices.Contains(sizes, p.NKeys) {
+				sizes = append(sizes, p.NKeys)
+			}
+		}
+		for _, n := range sizes {
+			for _, p := range l.Memory {
+				if p.NKeys == n {
+					row(fmt.Sprintf("memory n_keys=%d", n), p, false)
+				}
+			}
+			for _, p := range l.Host {
+				if p.NKeys == n {
+					row(fmt.Sprintf("host n_keys=%d", n), p, true)
+				}
+			}
+		}
+		if len(l.Host) > 0 {
+			fmt.Fprintln(w, "  (memory: memlayer.Layer, values a GoMLX variable; host: memlayer.HostLayer, values in host memory)")
 		}
 		if r.Torch != nil {
 			fmt.Fprintf(w, "  (torch: PyTorch %s on %s, %d threads; ours÷pt = our time ÷ PyTorch's, fwd and f+b; >1 is slower)\n",
@@ -173,13 +208,17 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "\ntorch: skipped: %s\n", r.TorchSkipped)
 	}
 	if t := r.Train; t != nil {
-		fmt.Fprintf(w, "\nTraining step (forward + backward + dense update of every variable), %d tokens\n", t.Tokens)
-		fmt.Fprintf(w, "  %-9s %7s %10s %10s %10s %10s\n", "optimizer", "n_keys", "rows", "table MiB", "step ms", "tokens/s")
+		fmt.Fprintf(w, "\nTraining step (forward + backward + update of every variable), %d tokens\n", t.Tokens)
+		fmt.Fprintln(w, "  (graph: in-graph dense update of every variable, value table included; host: values in host memory,")
+		fmt.Fprintln(w, "  sparse SGD/Adam updating only the rows the step read, graph variables updated on the host)")
+		fmt.Fprintf(w, "  %-5s %-9s %7s %10s %10s %10s %10s\n", "path", "optimizer", "n_keys", "rows", "table MiB", "step ms", "tokens/s")
 		for _, p := range t.Points {
-			fmt.Fprintf(w, "  %-9s %7d %10d %10.0f %10.2f %10.0f\n", p.Optimizer, p.NKeys, p.Rows, mib(p.ValueBytes), ms(p.Step), p.TokensPerSecond)
+			fmt.Fprintf(w, "  %-5s %-9s %7d %10d %10.0f %10.2f %10.0f\n", pathOf(p.Path), p.Optimizer, p.NKeys, p.Rows, mib(p.ValueBytes),
+				ms(p.Step), p.TokensPerSecond)
 		}
 		for _, g := range t.Growth {
-			fmt.Fprintf(w, "  %s: n_keys %d → %d (%.0f× rows): step time ×%.2f\n", g.Optimizer, g.FromNKeys, g.ToNKeys, g.RowsFactor, g.TimeRatio)
+			fmt.Fprintf(w, "  %s (%s): n_keys %d → %d (%.0f× rows): step time ×%.2f\n", g.Optimizer, pathOf(g.Path), g.FromNKeys, g.ToNKeys,
+				g.RowsFactor, g.TimeRatio)
 		}
 	}
 }
@@ -196,13 +235,25 @@ func (r *Report) Plots(dir string) ([]string, error) {
 	}
 	where := r.Backend.Spec
 	if b := r.Bag; b != nil {
-		values := []float64{b.Forward.GBPerSecond, b.ForwardBackward.GBPerSecond, b.GraphCopy.GBPerSecond,
-			b.HostCopy.GBPerSecond, b.HostCopyParallel.GBPerSecond}
+		var groups []string
+		var values []float64
+		for _, bar := range []struct {
+			name string
+			t    Throughput
+		}{
+			{"bag forward", b.Forward}, {"bag fwd+bwd", b.ForwardBackward},
+			{"host bag forward", b.HostForward}, {"host bag fwd+bwd", b.HostForwardBackward},
+			{"in-graph copy", b.GraphCopy}, {"host copy, 1 thread", b.HostCopy},
+			{fmt.Sprintf("host copy, %d threads", b.HostThreads), b.HostCopyParallel},
+		} {
+			if bar.t.Seconds > 0 { // absent: a path that was not run
+				groups, values = append(groups, bar.name), append(values, bar.t.GBPerSecond)
+			}
+		}
 		p, err := plot.Bars(plot.BarSpec{
 			Title:  fmt.Sprintf("Embedding bag vs plain copies (%s)", where),
 			YLabel: "GB/s (bytes read + written)",
-			Groups: []string{"bag forward", "bag fwd+bwd", "in-graph copy",
-				"host copy, 1 thread", fmt.Sprintf("host copy, %d threads", b.HostThreads)},
+			Groups: groups,
 			Series: []plot.Series{{Y: values}},
 		})
 		if err != nil {
@@ -217,7 +268,7 @@ func (r *Report) Plots(dir string) ([]string, error) {
 			return pngs, err
 		}
 	}
-	if l := r.Layers; l != nil && len(l.Memory) > 0 {
+	if l := r.Layers; l != nil && len(l.Memory)+len(l.Host) > 0 {
 		series := func(name string, pts []LayerPoint, backward bool) plot.Series {
 			s := plot.Series{Name: name}
 			for _, p := range pts {
@@ -233,9 +284,15 @@ func (r *Report) Plots(dir string) ([]string, error) {
 		spec := plot.LineSpec{
 			Title:  fmt.Sprintf("Memory layer vs SwiGLU FFN (%s), dim %d, %d tokens", where, l.Dim, l.Tokens),
 			XLabel: "n_keys (memory has n_keys² values)", YLabel: "tokens/s", LogX: true, LogY: true,
-			Series: []plot.Series{series("GoMLX memory forward", l.Memory, false), series("GoMLX memory fwd+bwd", l.Memory, true)},
 			HLines: []plot.HLine{{Name: "GoMLX SwiGLU forward", Y: l.FFN.ForwardTokensPerSecond},
 				{Name: "GoMLX SwiGLU fwd+bwd", Y: l.FFN.ForwardBackwardTokensPerSecond}},
+		}
+		if len(l.Memory) > 0 {
+			spec.Series = append(spec.Series, series("GoMLX memory forward", l.Memory, false), series("GoMLX memory fwd+bwd", l.Memory, true))
+		}
+		if len(l.Host) > 0 {
+			spec.Series = append(spec.Series, series("GoMLX host-values memory forward", l.Host, false),
+				series("GoMLX host-values memory fwd+bwd", l.Host, true))
 		}
 		if r.Torch != nil && len(r.Torch.Memory) > 0 {
 			spec.Series = append(spec.Series, series("PyTorch memory forward", r.Torch.Memory, false),
@@ -267,15 +324,18 @@ func (r *Report) Plots(dir string) ([]string, error) {
 				unit, scale = "s", 1
 			}
 		}
+		// One series per (path, optimizer), in the order measured.
 		var series []plot.Series
-		for _, opt := range r.Config.Optimizers {
-			s := plot.Series{Name: opt, Y: make([]float64, len(groups))}
-			for _, p := range t.Points {
-				if p.Optimizer == opt {
-					s.Y[col[p.NKeys]] = scale * p.Step.Seconds
-				}
+		index := map[[2]string]int{}
+		for _, p := range t.Points {
+			key := [2]string{pathOf(p.Path), p.Optimizer}
+			i, ok := index[key]
+			if !ok {
+				i = len(series)
+				index[key] = i
+				series = append(series, plot.Series{Name: fmt.Sprintf("%s (%s)", key[1], key[0]), Y: make([]float64, len(groups))})
 			}
-			series = append(series, s)
+			series[i].Y[col[p.NKeys]] = scale * p.Step.Seconds
 		}
 		p, err := plot.Bars(plot.BarSpec{
 			Title:  fmt.Sprintf("Training step time vs table size (%s), %d tokens", where, t.Tokens),
@@ -283,6 +343,9 @@ func (r *Report) Plots(dir string) ([]string, error) {
 		})
 		if err != nil {
 			return pngs, err
+		}
+		if slices.ContainsFunc(t.Points, func(p TrainPoint) bool { return p.Path == PathHost }) {
+			p.X.Label.Text = "graph: dense in-graph update; host: only the rows read updated"
 		}
 		if err := save(p, "train-step"); err != nil {
 			return pngs, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -44,9 +45,13 @@ type TorchRatio struct {
 	Model string `json:"model"`
 	NKeys int    `json:"n_keys,omitempty"`
 	// ForwardOursOverTorch and ForwardBackwardOursOverTorch are our time divided by PyTorch's (above 1:
-	// we are slower).
-	ForwardOursOverTorch         float64 `json:"forward_ours_over_torch"`
-	ForwardBackwardOursOverTorch float64 `json:"forward_backward_ours_over_torch"`
+	// we are slower): the graph path for a memory block (absent when it was not run).
+	ForwardOursOverTorch         float64 `json:"forward_ours_over_torch,omitempty"`
+	ForwardBackwardOursOverTorch float64 `json:"forward_backward_ours_over_torch,omitempty"`
+	// HostForwardOursOverTorch and HostForwardBackwardOursOverTorch are the same for the host path of a
+	// memory block (absent for the FFN and when the host path was not run).
+	HostForwardOursOverTorch         float64 `json:"host_forward_ours_over_torch,omitempty"`
+	HostForwardBackwardOursOverTorch float64 `json:"host_forward_backward_ours_over_torch,omitempty"`
 }
 
 // TorchAvailable returns nil when python can import torch, else an error that says how to install it.
@@ -133,27 +138,44 @@ func RunTorch(ctx context.Context, o TorchOptions, c Config) (*TorchResult, erro
 	return &res, nil
 }
 
-// CompareTorch returns our time over PyTorch's for the FFN and each memory size present in both.
+// CompareTorch returns our time over PyTorch's for the FFN and each memory size present in both, on each
+// of our paths that measured it.
 func CompareTorch(ours *LayerResult, torch *TorchResult) []TorchRatio {
 	if ours == nil || torch == nil {
 		return nil
 	}
-	cmp := func(a, b LayerPoint) TorchRatio {
-		return TorchRatio{Model: a.Model, NKeys: a.NKeys,
-			ForwardOursOverTorch:         ratio(a.Forward.Seconds, b.Forward.Seconds),
-			ForwardBackwardOursOverTorch: ratio(a.ForwardBackward.Seconds, b.ForwardBackward.Seconds)}
-	}
+	over := func(a, b Timing) float64 { return ratio(a.Seconds, b.Seconds) }
 	var out []TorchRatio
 	if torch.FFN != nil {
-		out = append(out, cmp(ours.FFN, *torch.FFN))
+		out = append(out, TorchRatio{Model: ours.FFN.Model, ForwardOursOverTorch: over(ours.FFN.Forward, torch.FFN.Forward),
+			ForwardBackwardOursOverTorch: over(ours.FFN.ForwardBackward, torch.FFN.ForwardBackward)})
 	}
-	for _, p := range ours.Memory {
-		for _, q := range torch.Memory {
-			if q.NKeys == p.NKeys {
-				out = append(out, cmp(p, q))
-				break
-			}
+	// Sizes in the order we measured them, graph path first (either path may be absent).
+	var nKeys []int
+	for _, p := range append(slices.Clone(ours.Memory), ours.Host...) {
+		if !slices.Contains(nKeys, p.NKeys) {
+			nKeys = append(nKeys, p.NKeys)
 		}
+	}
+	find := func(pts []LayerPoint, n int) *LayerPoint {
+		if i := slices.IndexFunc(pts, func(p LayerPoint) bool { return p.NKeys == n }); i >= 0 {
+			return &pts[i]
+		}
+		return nil
+	}
+	for _, n := range nKeys {
+		q := find(torch.Memory, n)
+		if q == nil {
+			continue
+		}
+		r := TorchRatio{Model: "memory", NKeys: n}
+		if p := find(ours.Memory, n); p != nil {
+			r.ForwardOursOverTorch, r.ForwardBackwardOursOverTorch = over(p.Forward, q.Forward), over(p.ForwardBackward, q.ForwardBackward)
+		}
+		if p := find(ours.Host, n); p != nil {
+			r.HostForwardOursOverTorch, r.HostForwardBackwardOursOverTorch = over(p.Forward, q.Forward), over(p.ForwardBackward, q.ForwardBackward)
+		}
+		out = append(out, r)
 	}
 	return out
 }

@@ -16,8 +16,12 @@ import (
 var optimizerNames = []string{"sgd", "adam"}
 
 // TrainPoint is one training step (forward, backward, and an update of every variable, value table
-// included) of a memory layer at one size.
+// included) of a memory layer at one size, on one path.
 type TrainPoint struct {
+	// Path is "graph" (an in-graph dense update of every variable) or "host" (values in host memory, only the
+	// rows the step read updated; the graph variables updated on the host). Empty in reports written before
+	// the host path existed: graph.
+	Path      string `json:"path"`
 	Optimizer string `json:"optimizer"`
 	NKeys     int    `json:"n_keys"`
 	Rows      int    `json:"rows"`
@@ -27,8 +31,10 @@ type TrainPoint struct {
 	TokensPerSecond float64 `json:"tokens_per_second"`
 }
 
-// TrainGrowth compares the step time at the largest and the smallest table, for one optimizer.
+// TrainGrowth compares the step time at the largest and the smallest table, for one path and optimizer.
 type TrainGrowth struct {
+	// Path is as in TrainPoint.
+	Path      string `json:"path"`
 	Optimizer string `json:"optimizer"`
 	FromNKeys int    `json:"from_n_keys"`
 	ToNKeys   int    `json:"to_n_keys"`
@@ -44,6 +50,14 @@ type TrainResult struct {
 	Tokens int           `json:"tokens"`
 	Points []TrainPoint  `json:"points"`
 	Growth []TrainGrowth `json:"growth"`
+}
+
+// pathOf reads a Path field, empty ("graph") in older reports.
+func pathOf(path string) string {
+	if path == "" {
+		return PathGraph
+	}
+	return path
 }
 
 // Learning rates of the benchmark's updates; the values do not change the cost.
@@ -102,41 +116,90 @@ func adamUpdate(store *model.Store, g *Graph, vars []*model.Variable, params, gr
 	}
 }
 
+// hostOptimizers returns the host path's optimizers for optimizer: one for the value table, and a maker
+// of one per graph variable.
+func hostOptimizers(optimizer string) (values memlayer.ValueOptimizer, newOpt func() memlayer.ValueOptimizer) {
+	if optimizer == "adam" {
+		return memlayer.NewSparseAdam(benchAdamLR), func() memlayer.ValueOptimizer { return memlayer.NewSparseAdam(benchAdamLR) }
+	}
+	return &memlayer.SparseSGD{LR: benchSGDLR}, func() memlayer.ValueOptimizer { return &memlayer.SparseSGD{LR: benchSGDLR} }
+}
+
+// timeGraphStep times trainStep at nKeys.
+func timeGraphStep(ctx context.Context, b compute.Backend, c Config, what string, nKeys int, opt string) (Timing, error) {
+	r, err := newRunner(b, what, c.Seed, layerData(c), trainStep(c.layerConfig(nKeys), opt))
+	if err != nil {
+		return Timing{}, err
+	}
+	defer r.close()
+	return r.time(ctx, c)
+}
+
+// timeHostStep times the host path's step at nKeys: Forward, Backward of the graph step's loss
+// (Σ out·dy / tokens, so dy/tokens) and Update.
+func timeHostStep(ctx context.Context, b compute.Backend, c Config, what string, nKeys int, opt string) (t Timing, err error) {
+	defer catchPanic(what, &err)
+	l, store, err := newHostLayer(b, c, nKeys)
+	if err != nil {
+		return t, err
+	}
+	defer store.Finalize()
+	x, dy := hostTensors(c, 1/float32(c.Tokens))
+	valueOpt, newOpt := hostOptimizers(opt)
+	return measure(ctx, c.Warmup, c.Repeats, func() error {
+		out, err := l.Forward(x)
+		if err != nil {
+			return fmt.Errorf("bench: %s forward: %s", what, firstLine(err.Error()))
+		}
+		g, err := l.Backward(dy)
+		if err != nil {
+			return fmt.Errorf("bench: %s backward: %s", what, firstLine(err.Error()))
+		}
+		if err := l.Update(g, valueOpt, newOpt); err != nil {
+			return fmt.Errorf("bench: %s update: %s", what, firstLine(err.Error()))
+		}
+		finalizeGrads(g)
+		out.FinalizeAll()
+		return nil
+	})
+}
+
 // MeasureTrainStep times a training step of the memory layer at each of c.TrainNKeys with each of
-// c.Optimizers, and the growth of the step time from the first to the last size.
+// c.Optimizers on each path of c.Paths, and the growth of the step time from the first to the last size.
 func MeasureTrainStep(ctx context.Context, b compute.Backend, c Config) (*TrainResult, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	res := &TrainResult{Tokens: c.Tokens}
-	for _, opt := range c.Optimizers {
-		start := len(res.Points)
-		for _, nKeys := range c.TrainNKeys {
-			cfg := c.layerConfig(nKeys)
-			what := fmt.Sprintf("train step %s n_keys=%d", opt, nKeys)
-			r, err := newRunner(b, what, c.Seed, layerData(c), trainStep(cfg, opt))
-			if err != nil {
-				return nil, err
+	for _, path := range c.Paths {
+		for _, opt := range c.Optimizers {
+			start := len(res.Points)
+			for _, nKeys := range c.TrainNKeys {
+				cfg := c.layerConfig(nKeys)
+				what := fmt.Sprintf("train step %s %s n_keys=%d", path, opt, nKeys)
+				timeStep := timeGraphStep
+				if path == PathHost {
+					timeStep = timeHostStep
+				}
+				t, err := timeStep(ctx, b, c, what, nKeys, opt)
+				if err != nil {
+					return nil, err
+				}
+				p := TrainPoint{
+					Path: path, Optimizer: opt, NKeys: nKeys, Rows: cfg.Rows(),
+					ValueBytes: 4 * int64(cfg.Rows()) * int64(cfg.ValueDim(c.Dim)),
+					Step:       t, TokensPerSecond: ratio(float64(c.Tokens), t.Seconds),
+				}
+				res.Points = append(res.Points, p)
+				c.progressf("  %-36s %9.2f ms  %9.0f tokens/s", what, 1e3*t.Seconds, p.TokensPerSecond)
 			}
-			t, err := r.time(ctx, c)
-			r.close()
-			if err != nil {
-				return nil, err
-			}
-			p := TrainPoint{
-				Optimizer: opt, NKeys: nKeys, Rows: cfg.Rows(),
-				ValueBytes: 4 * int64(cfg.Rows()) * int64(cfg.ValueDim(c.Dim)),
-				Step:       t, TokensPerSecond: ratio(float64(c.Tokens), t.Seconds),
-			}
-			res.Points = append(res.Points, p)
-			c.progressf("  %-32s %9.2f ms  %9.0f tokens/s", what, 1e3*t.Seconds, p.TokensPerSecond)
+			first, last := res.Points[start], res.Points[len(res.Points)-1]
+			res.Growth = append(res.Growth, TrainGrowth{
+				Path: path, Optimizer: opt, FromNKeys: first.NKeys, ToNKeys: last.NKeys,
+				RowsFactor: ratio(float64(last.Rows), float64(first.Rows)),
+				TimeRatio:  ratio(last.Step.Seconds, first.Step.Seconds),
+			})
 		}
-		first, last := res.Points[start], res.Points[len(res.Points)-1]
-		res.Growth = append(res.Growth, TrainGrowth{
-			Optimizer: opt, FromNKeys: first.NKeys, ToNKeys: last.NKeys,
-			RowsFactor: ratio(float64(last.Rows), float64(first.Rows)),
-			TimeRatio:  ratio(last.Step.Seconds, first.Step.Seconds),
-		})
 	}
 	return res, nil
 }
