@@ -71,12 +71,7 @@ func (o *SparseAdam) Update(values *HostValues, grad *SparseRows) error {
 		for u := lo; u < hi; u++ {
 			start := int(grad.Rows[u]) * d
 			g := grad.Grad[u*d : (u+1)*d]
-			m, v, w := o.m[start:start+d], o.v[start:start+d], values.Data[start:start+d]
-			for i, gi := range g {
-				m[i] = b1*m[i] + (1-b1)*gi
-				v[i] = b2*v[i] + (1-b2)*gi*gi
-				w[i] -= lr * (m[i] / c1) / (float32(math.Sqrt(float64(v[i]/c2))) + eps)
-			}
+			adamRow(values.Data[start:start+d], o.m[start:start+d], o.v[start:start+d], g, b1, b2, c1, c2, lr, eps)
 		}
 	})
 	return nil
@@ -92,4 +87,14 @@ func checkGrad(values *HostValues, grad *SparseRows) error {
 		}
 	}
 	return nil
+}
+
+// adamRowScalar applies one Adam step to a row: m ← β1·m + (1-β1)·g,
+// v ← β2·v + (1-β2)·g², w ← w − lr·(m/c1)/(√(v/c2) + ε).
+func adamRowScalar(w, m, v, g []float32, b1, b2, c1, c2, lr, eps float32) {
+	for i, gi := range g {
+		m[i] = b1*m[i] + (1-b1)*gi
+		v[i] = b2*v[i] + (1-b2)*gi*gi
+		w[i] -= lr * (m[i] / c1) / (float32(math.Sqrt(float64(v[i]/c2))) + eps)
+	}
 }

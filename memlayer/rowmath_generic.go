@@ -44,3 +44,8 @@ func cleanVectorState() {}
 // topK writes the k = len(vals) largest entries of x into vals (descending)
 // and their positions into idx; ties go to the lower position.
 func topK(x []float32, vals []float32, idx []int32) { topKScalar(x, vals, idx) }
+
+// adamRow applies one Adam step to a row (see adamRowScalar).
+func adamRow(w, m, v, g []float32, b1, b2, c1, c2, lr, eps float32) {
+	adamRowScalar(w, m, v, g, b1, b2, c1, c2, lr, eps)
+}

@@ -183,3 +183,28 @@ func topK(x []float32, vals []float32, idx []int32) {
 }
 
 func bits16TrailingZeros(b uint16) int { return bits.TrailingZeros16(b) }
+
+// adamRow applies one Adam step to a row: m ← β1·m + (1-β1)·g,
+// v ← β2·v + (1-β2)·g², w ← w − lr·(m/c1)/(√(v/c2) + ε).
+func adamRow(w, m, v, g []float32, b1, b2, c1, c2, lr, eps float32) {
+	n := len(g)
+	w, m, v = w[:n], m[:n], v[:n]
+	i := 0
+	if hasAVX512 {
+		vb1, vb2 := archsimd.BroadcastFloat32x16(b1), archsimd.BroadcastFloat32x16(b2)
+		va1, va2 := archsimd.BroadcastFloat32x16(1-b1), archsimd.BroadcastFloat32x16(1-b2)
+		vc1, vc2 := archsimd.BroadcastFloat32x16(c1), archsimd.BroadcastFloat32x16(c2)
+		vlr, veps := archsimd.BroadcastFloat32x16(lr), archsimd.BroadcastFloat32x16(eps)
+		for ; i+16 <= n; i += 16 {
+			gi := archsimd.LoadFloat32x16Slice(g[i:])
+			mi := vb1.Mul(archsimd.LoadFloat32x16Slice(m[i:])).Add(va1.Mul(gi))
+			vi := vb2.Mul(archsimd.LoadFloat32x16Slice(v[i:])).Add(va2.Mul(gi.Mul(gi)))
+			mi.StoreSlice(m[i:])
+			vi.StoreSlice(v[i:])
+			step := vlr.Mul(mi.Div(vc1)).Div(vi.Div(vc2).Sqrt().Add(veps))
+			archsimd.LoadFloat32x16Slice(w[i:]).Sub(step).StoreSlice(w[i:])
+		}
+		archsimd.ClearAVXUpperBits()
+	}
+	adamRowScalar(w[i:], m[i:], v[i:], g[i:], b1, b2, c1, c2, lr, eps)
+}
