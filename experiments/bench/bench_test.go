@@ -363,9 +363,16 @@ func TestOnePath(t *testing.T) {
 // TestReadOldReport loads the committed report written before the host path existed: it still prints and
 // draws, as graph only.
 func TestReadOldReport(t *testing.T) {
-	r, err := ReadReport(filepath.Join("..", "..", "results", "bench", "go-ops_sequential.json"))
+	// A report written before the host path existed (results/bench/go-ops_sequential.json then).
+	r, err := ReadReport(filepath.Join("testdata", "report-graph-only.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(r.Config.Paths, []string{PathGraph}) {
+		t.Errorf("an old report's paths read as %v, want [graph]", r.Config.Paths)
+	}
+	if err := r.Config.Validate(); err != nil {
+		t.Errorf("an old report's config should validate: %v", err)
 	}
 	var sb strings.Builder
 	r.Print(&sb)

@@ -101,6 +101,10 @@ func ReadReport(path string) (*Report, error) {
 	if r.Name == "" || (r.Bag == nil && r.Layers == nil && r.Train == nil && r.Torch == nil) {
 		return nil, fmt.Errorf("bench: %s is not a benchmark report (no name or no measurements)", path)
 	}
+	if len(r.Config.Paths) == 0 {
+		// Reports from before the host path measured the graph path only.
+		r.Config.Paths = []string{PathGraph}
+	}
 	return &r, nil
 }
 
