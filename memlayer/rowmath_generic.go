@@ -31,7 +31,8 @@ func weightedRowSum(table []float32, idx []int32, w []float32, out []float32) {
 }
 
 // rowDots sets out[j] = g·row(idx[j]) for rows of len(g) floats in table.
-func rowDots(table []float32, idx []int32, g []float32, out []float32) {
+// scratch is unused here (the AVX-512 version keeps partial sums in it).
+func rowDots(table []float32, idx []int32, g []float32, out []float32, scratch []float32) {
 	d := len(g)
 	for j, r := range idx {
 		out[j] = dot(g, table[int(r)*d:(int(r)+1)*d])

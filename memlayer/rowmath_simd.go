@@ -120,32 +120,49 @@ func sum16(v archsimd.Float32x16) float32 {
 	return q.GetElem(0)
 }
 
-// rowDots sets out[j] = g·row(idx[j]) for rows of len(g) floats in table. With
-// AVX-512 it walks four rows side by side, so their loads are in flight
-// together rather than one row's after another's.
-func rowDots(table []float32, idx []int32, g []float32, out []float32) {
+// rowDots sets out[j] = g·row(idx[j]) for rows of len(g) floats in table.
+// With AVX-512 it walks the rows like weightedRowSum, one 64-float block of
+// every row at a time, keeping each row's partial sums in scratch (16 floats
+// per row, len(scratch) >= 16·len(idx)): many rows' loads are then in flight
+// together, which is what the random row reads need.
+func rowDots(table []float32, idx []int32, g []float32, out []float32, scratch []float32) {
 	d := len(g)
-	j := 0
-	if hasAVX512 && d%16 == 0 {
-		for ; j+4 <= len(idx); j += 4 {
-			r0 := table[int(idx[j])*d : int(idx[j])*d+d]
-			r1 := table[int(idx[j+1])*d : int(idx[j+1])*d+d]
-			r2 := table[int(idx[j+2])*d : int(idx[j+2])*d+d]
-			r3 := table[int(idx[j+3])*d : int(idx[j+3])*d+d]
-			var a0, a1, a2, a3 archsimd.Float32x16
-			for c := 0; c < d; c += 16 {
-				gv := archsimd.LoadFloat32x16Slice(g[c:])
-				a0 = gv.MulAdd(archsimd.LoadFloat32x16Slice(r0[c:]), a0)
-				a1 = gv.MulAdd(archsimd.LoadFloat32x16Slice(r1[c:]), a1)
-				a2 = gv.MulAdd(archsimd.LoadFloat32x16Slice(r2[c:]), a2)
-				a3 = gv.MulAdd(archsimd.LoadFloat32x16Slice(r3[c:]), a3)
-			}
-			out[j], out[j+1], out[j+2], out[j+3] = sum16(a0), sum16(a1), sum16(a2), sum16(a3)
+	if !hasAVX512 || d%64 != 0 {
+		for j, r := range idx {
+			out[j] = dot(g, table[int(r)*d:(int(r)+1)*d])
 		}
-		archsimd.ClearAVXUpperBits()
+		return
 	}
-	for ; j < len(idx); j++ {
-		out[j] = dot(g, table[int(idx[j])*d:int(idx[j])*d+d])
+	partial := scratch[:16*len(idx)]
+	for c := 0; c < d; c += 64 {
+		g0 := archsimd.LoadFloat32x16Slice(g[c:])
+		g1 := archsimd.LoadFloat32x16Slice(g[c+16:])
+		g2 := archsimd.LoadFloat32x16Slice(g[c+32:])
+		g3 := archsimd.LoadFloat32x16Slice(g[c+48:])
+		for j, r := range idx {
+			row := table[int(r)*d+c : int(r)*d+c+64]
+			acc := g0.Mul(archsimd.LoadFloat32x16Slice(row[0:]))
+			acc = g1.MulAdd(archsimd.LoadFloat32x16Slice(row[16:]), acc)
+			acc = g2.MulAdd(archsimd.LoadFloat32x16Slice(row[32:]), acc)
+			acc = g3.MulAdd(archsimd.LoadFloat32x16Slice(row[48:]), acc)
+			if c > 0 {
+				acc = acc.Add(archsimd.LoadFloat32x16Slice(partial[16*j:]))
+			}
+			acc.StoreSlice(partial[16*j:])
+		}
+	}
+	// Reduce each row's 16 lanes to 4 with vector adds and stores only, then
+	// finish in scalar code after VZEROUPPER: a scalar store per row while the
+	// registers are dirty cost more than the row reads themselves.
+	for j := range idx {
+		v := archsimd.LoadFloat32x16Slice(partial[16*j:])
+		h := v.GetLo().Add(v.GetHi())
+		h.GetLo().Add(h.GetHi()).StoreSlice(partial[4*j:])
+	}
+	archsimd.ClearAVXUpperBits()
+	for j := range idx {
+		p := partial[4*j : 4*j+4]
+		out[j] = (p[0] + p[1]) + (p[2] + p[3])
 	}
 }
 

@@ -1,6 +1,7 @@
 package memlayer
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -36,7 +37,7 @@ func TestRowMath(t *testing.T) {
 			}
 			idx = []int32{4, 0, 4, 2, 1, 3} // rowDots: four rows side by side, then a tail
 			dots := make([]float32, len(idx))
-			rowDots(table, idx, x, dots)
+			rowDots(table, idx, x, dots, make([]float32, 16*len(idx)))
 			for j, r := range idx {
 				var want float64
 				for i := range n {
@@ -109,6 +110,23 @@ func TestAdamRow(t *testing.T) {
 			if math.Abs(float64(w[i]-w2[i])) > 1e-6 || math.Abs(float64(v[i]-v2[i])) > 1e-6 {
 				t.Fatalf("n=%d [%d]: vector w %g v %g, scalar w %g v %g", n, i, w[i], v[i], w2[i], v2[i])
 			}
+		}
+	}
+}
+
+// TestSortByRow compares the radix sort with a stable sort on the row.
+func TestSortByRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, maxRow := range []int{1, 7, 70000, 1<<31 - 1} {
+		keys := make([]uint64, 5000)
+		for e := range keys {
+			keys[e] = uint64(rng.IntN(maxRow))<<32 | uint64(e)
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(a, b uint64) int { return cmp.Compare(a>>32, b>>32) })
+		sortByRow(keys)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("max row %d: radix order differs from a stable sort by row", maxRow)
 		}
 	}
 }
