@@ -55,9 +55,14 @@ func (o *SparseAdam) Update(values *HostValues, grad *SparseRows) error {
 		return err
 	}
 	if o.m == nil {
-		// Zeroed pages the OS maps lazily: rows never touched cost no memory.
+		// Written once here, in parallel, so that later steps do not each pay
+		// the OS for mapping the pages of the rows they touch first.
 		o.m = make([]float32, len(values.Data))
 		o.v = make([]float32, len(values.Data))
+		parallelFor(values.Rows, func(lo, hi int) {
+			clear(o.m[lo*values.Dim : hi*values.Dim])
+			clear(o.v[lo*values.Dim : hi*values.Dim])
+		})
 	} else if len(o.m) != len(values.Data) {
 		return fmt.Errorf("memlayer: SparseAdam was used with a %d-value table, now %d: use one optimizer per table", len(o.m), len(values.Data))
 	}

@@ -22,6 +22,10 @@ import (
 type HostValues struct {
 	Rows, Dim int
 	Data      []float32
+
+	// gradBuf backs the Grad of the last BagBackward: reused so that a step
+	// does not allocate (and the OS zero and map) a fresh gradient each time.
+	gradBuf []float32
 }
 
 // NewHostValues returns a rows×dim table initialised N(0, dim^-½) like the
@@ -95,7 +99,8 @@ func (s *SparseRows) Dense(rows int) []float32 {
 // BagBackward returns the gradients of a bag given dOut = dLoss/dout
 // ([tokens, Dim]): dWeights[t·bag+j] = dOut[t]·V[indices[t·bag+j]], and the
 // table's gradient Σ weights·dOut[t] over the reads of each touched row.
-// The cost is O(tokens·bag·Dim), whatever the table size.
+// The cost is O(tokens·bag·Dim), whatever the table size. grad.Grad is
+// reused by the next BagBackward on this table: apply it before that.
 func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dOut []float32) (dWeights []float32, grad *SparseRows) {
 	tokens := len(indices) / bag
 	d := v.Dim
@@ -130,7 +135,10 @@ func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dO
 		e := int(uint32(key))
 		readTok[i], readW[i] = int32(e/bag), weights[e]
 	}
-	grad.Grad = make([]float32, len(grad.Rows)*d)
+	if need := len(grad.Rows) * d; cap(v.gradBuf) < need {
+		v.gradBuf = make([]float32, need)
+	}
+	grad.Grad = v.gradBuf[:len(grad.Rows)*d] // every row is overwritten below
 	parallelFor(len(grad.Rows), func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			s, e := starts[u], starts[u+1]
