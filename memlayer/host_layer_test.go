@@ -129,7 +129,9 @@ func TestHostLayerMatchesLayer(t *testing.T) {
 	plus.SwiLU, plus.QKNorm, plus.Gated = true, true, true
 	proj := base
 	proj.VDim = 12
-	for name, cfg := range map[string]Config{"base": base, "memory+": plus, "v_dim!=dim": proj} {
+	wide := base // 64-float rows: the AVX-512 row kernels' block path
+	wide.VDim = 64
+	for name, cfg := range map[string]Config{"base": base, "memory+": plus, "v_dim!=dim": proj, "v_dim=64": wide} {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, 5))
 			x := tensors.FromFlatDataAndDimensions(randomFloat32(rng, tokens*dim), tokens, dim)
