@@ -103,7 +103,7 @@ func BenchmarkMemoryLayer(b *testing.B) {
 // BenchmarkHostLayer is BenchmarkMemoryLayer on the host path (values in host
 // memory, sparse gradient); "step" adds a SparseAdam update of every parameter.
 func BenchmarkHostLayer(b *testing.B) {
-	for _, nKeys := range []int{128, 512} {
+	for _, nKeys := range []int{128, 256, 512, 1024} {
 		for _, mode := range []string{"fwd", "fwd+bwd", "step"} {
 			b.Run(fmt.Sprintf("n_keys=%d/%s", nKeys, mode), func(b *testing.B) {
 				cfg := benchConfig(nKeys)

@@ -59,6 +59,8 @@ func (o *SparseAdam) Update(values *HostValues, grad *SparseRows) error {
 		// the OS for mapping the pages of the rows they touch first.
 		o.m = make([]float32, len(values.Data))
 		o.v = make([]float32, len(values.Data))
+		adviseHugePages(o.m)
+		adviseHugePages(o.v)
 		parallelFor(values.Rows, func(lo, hi int) {
 			clear(o.m[lo*values.Dim : hi*values.Dim])
 			clear(o.v[lo*values.Dim : hi*values.Dim])

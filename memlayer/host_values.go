@@ -35,6 +35,7 @@ func NewHostValues(rows, dim int, seed uint64) (*HostValues, error) {
 		return nil, fmt.Errorf("memlayer: host value table %d×%d: rows and dim must be >= 1", rows, dim)
 	}
 	v := &HostValues{Rows: rows, Dim: dim, Data: make([]float32, rows*dim)}
+	adviseHugePages(v.Data)
 	std := 1 / math.Sqrt(float64(dim))
 	parallelFor(rows, func(lo, hi int) {
 		rng := rand.New(rand.NewPCG(seed, uint64(lo)))
@@ -51,8 +52,9 @@ func HostValuesFromTensor(t *tensors.Tensor) (*HostValues, error) {
 	if t.DType() != dtypes.Float32 || t.Rank() != 2 {
 		return nil, fmt.Errorf("memlayer: host value table from tensor %s: want a float32 [rows, dim] tensor", t.Shape())
 	}
-	data, err := tensors.CopyFlatData[float32](t)
-	if err != nil {
+	data := make([]float32, t.Shape().Size())
+	adviseHugePages(data)
+	if err := tensors.ConstFlatData(t, func(flat []float32) { copy(data, flat) }); err != nil {
 		return nil, fmt.Errorf("memlayer: host value table: %w", err)
 	}
 	return &HostValues{Rows: t.Shape().Dimensions[0], Dim: t.Shape().Dimensions[1], Data: data}, nil
