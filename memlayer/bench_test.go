@@ -156,47 +156,43 @@ func BenchmarkSwiGLU(b *testing.B) {
 
 var _ = dtypes.Float32
 
-// BenchmarkHostBag times HostValues.Bag at the bench configuration (2048
-// tokens × 128 rows of 256 floats from a 65536-row table) and reports the
-// bytes of rows read per second.
-func BenchmarkHostBag(b *testing.B) {
-	const tokens, bag, rows, dim = 2048, 128, 65536, 256
-	v, err := NewHostValues(rows, dim, 1)
+// Sizes of the host bag benchmarks: 2048 tokens × 128 rows of 256 floats from
+// a 65536-row table, as in `memlab bench`.
+const hostBagTokens, hostBagSize, hostBagRows, hostBagDim = 2048, 128, 65536, 256
+
+// hostBagInputs returns a table and random reads of it with random weights.
+func hostBagInputs(b *testing.B) (v *HostValues, idx []int32, w []float32, rng *rand.Rand) {
+	v, err := NewHostValues(hostBagRows, hostBagDim, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 3))
-	idx := make([]int32, tokens*bag)
-	w := make([]float32, tokens*bag)
+	rng = rand.New(rand.NewPCG(1, 3))
+	idx = make([]int32, hostBagTokens*hostBagSize)
+	w = make([]float32, len(idx))
 	for i := range idx {
-		idx[i] = int32(rng.IntN(rows))
+		idx[i] = int32(rng.IntN(hostBagRows))
 		w[i] = rng.Float32()
 	}
-	out := make([]float32, tokens*dim)
+	return v, idx, w, rng
+}
+
+// BenchmarkHostBag times HostValues.Bag and reports the bytes of rows read per second.
+func BenchmarkHostBag(b *testing.B) {
+	v, idx, w, _ := hostBagInputs(b)
+	out := make([]float32, hostBagTokens*hostBagDim)
 	b.ResetTimer()
 	for range b.N {
-		v.Bag(idx, w, bag, out)
+		v.Bag(idx, w, hostBagSize, out)
 	}
-	b.ReportMetric(float64(4*tokens*bag*dim*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	b.ReportMetric(float64(4*len(idx)*hostBagDim*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 }
 
 // BenchmarkHostBagBackward times HostValues.BagBackward at BenchmarkHostBag's sizes.
 func BenchmarkHostBagBackward(b *testing.B) {
-	const tokens, bag, rows, dim = 2048, 128, 65536, 256
-	v, err := NewHostValues(rows, dim, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 3))
-	idx := make([]int32, tokens*bag)
-	w := make([]float32, tokens*bag)
-	for i := range idx {
-		idx[i] = int32(rng.IntN(rows))
-		w[i] = rng.Float32()
-	}
-	dOut := randomFloat32(rng, tokens*dim)
+	v, idx, w, rng := hostBagInputs(b)
+	dOut := randomFloat32(rng, hostBagTokens*hostBagDim)
 	b.ResetTimer()
 	for range b.N {
-		v.BagBackward(idx, w, bag, dOut)
+		v.BagBackward(idx, w, hostBagSize, dOut)
 	}
 }

@@ -105,6 +105,17 @@ func blockGraph(block blockFn, backward bool) func(*model.Scope, *Graph) []*Node
 	}
 }
 
+// record stores t as p's forward or forward+backward time with its tokens/s, and prints the progress line.
+func (p *LayerPoint) record(c Config, what string, backward bool, t Timing) {
+	tps := ratio(float64(c.Tokens), t.Seconds)
+	if backward {
+		p.ForwardBackward, p.ForwardBackwardTokensPerSecond = t, tps
+	} else {
+		p.Forward, p.ForwardTokensPerSecond = t, tps
+	}
+	c.progressf("  %-32s %9.2f ms  %9.0f tokens/s", what, 1e3*t.Seconds, tps)
+}
+
 // measureBlock times block forward and forward+backward on Tokens tokens.
 func measureBlock(ctx context.Context, b compute.Backend, c Config, name string, block blockFn) (LayerPoint, error) {
 	p := LayerPoint{}
@@ -124,13 +135,7 @@ func measureBlock(ctx context.Context, b compute.Backend, c Config, name string,
 		if err != nil {
 			return p, err
 		}
-		tps := ratio(float64(c.Tokens), t.Seconds)
-		if backward {
-			p.ForwardBackward, p.ForwardBackwardTokensPerSecond = t, tps
-		} else {
-			p.Forward, p.ForwardTokensPerSecond = t, tps
-		}
-		c.progressf("  %-32s %9.2f ms  %9.0f tokens/s", what, 1e3*t.Seconds, tps)
+		p.record(c, what, backward, t)
 	}
 	return p, nil
 }
@@ -200,19 +205,14 @@ func measureHostLayer(ctx context.Context, b compute.Backend, c Config, nKeys in
 		if err != nil {
 			return p, err
 		}
-		tps := ratio(float64(c.Tokens), t.Seconds)
-		if backward {
-			p.ForwardBackward, p.ForwardBackwardTokensPerSecond = t, tps
-		} else {
-			p.Forward, p.ForwardTokensPerSecond = t, tps
+		if !backward {
 			// The graph variables exist once a Forward ran.
 			for _, v := range trainableUnder(store, blockScope+"/") {
 				p.Params += int64(v.Shape().Size())
 			}
 			p.Params += int64(l.Values.Rows) * int64(l.Values.Dim)
 		}
-		c.progressf("  %-32s %9.2f ms  %9.0f tokens/s", what+map[bool]string{false: " forward", true: " forward+backward"}[backward],
-			1e3*t.Seconds, tps)
+		p.record(c, what+map[bool]string{false: " forward", true: " forward+backward"}[backward], backward, t)
 	}
 	p.Model, p.NKeys = "memory-host", nKeys
 	return p, nil
