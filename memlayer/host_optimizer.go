@@ -75,11 +75,7 @@ func (o *SparseAdam) Update(values *HostValues, grad *SparseRows) error {
 	lr, eps := float32(o.LR), float32(o.Epsilon)
 	d := values.Dim
 	parallelFor(len(grad.Rows), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			start := int(grad.Rows[u]) * d
-			g := grad.Grad[u*d : (u+1)*d]
-			adamRow(values.Data[start:start+d], o.m[start:start+d], o.v[start:start+d], g, b1, b2, c1, c2, lr, eps)
-		}
+		adamRows(values.Data, o.m, o.v, d, grad.Rows[lo:hi], grad.Grad[lo*d:hi*d], b1, b2, c1, c2, lr, eps)
 	})
 	return nil
 }

@@ -46,7 +46,10 @@ func cleanVectorState() {}
 // and their positions into idx; ties go to the lower position.
 func topK(x []float32, vals []float32, idx []int32) { topKScalar(x, vals, idx) }
 
-// adamRow applies one Adam step to a row (see adamRowScalar).
-func adamRow(w, m, v, g []float32, b1, b2, c1, c2, lr, eps float32) {
-	adamRowScalar(w, m, v, g, b1, b2, c1, c2, lr, eps)
+// adamRows applies one Adam step to each of rows (see adamRowScalar).
+func adamRows(w, m, v []float32, d int, rows []int32, grads []float32, b1, b2, c1, c2, lr, eps float32) {
+	for u, r := range rows {
+		s := int(r) * d
+		adamRowScalar(w[s:s+d], m[s:s+d], v[s:s+d], grads[u*d:(u+1)*d], b1, b2, c1, c2, lr, eps)
+	}
 }

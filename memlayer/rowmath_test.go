@@ -98,22 +98,27 @@ func TestTopK(t *testing.T) {
 	})
 }
 
-// TestAdamRow compares the vector Adam step with the scalar one over two steps.
-func TestAdamRow(t *testing.T) {
+// TestAdamRows compares the vector Adam step with the scalar one over two
+// steps, on rows 2 and 0 of a 3-row table (row 1 must not move).
+func TestAdamRows(t *testing.T) {
 	eachVectorLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 5))
-		for _, n := range []int{3, 16, 40, 256} {
-			w, g := randomFloat32(rng, n), randomFloat32(rng, n)
+		for _, d := range []int{3, 16, 48, 256} {
+			w, g := randomFloat32(rng, 3*d), randomFloat32(rng, 2*d)
 			w2 := slices.Clone(w)
-			m, v, m2, v2 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			m, v, m2, v2 := make([]float32, 3*d), make([]float32, 3*d), make([]float32, 3*d), make([]float32, 3*d)
+			rows := []int32{2, 0}
 			for step := 1; step <= 2; step++ {
 				c1, c2 := float32(1-math.Pow(0.9, float64(step))), float32(1-math.Pow(0.999, float64(step)))
-				adamRow(w, m, v, g, 0.9, 0.999, c1, c2, 0.01, 1e-8)
-				adamRowScalar(w2, m2, v2, g, 0.9, 0.999, c1, c2, 0.01, 1e-8)
+				adamRows(w, m, v, d, rows, g, 0.9, 0.999, c1, c2, 0.01, 1e-8)
+				for u, r := range rows {
+					s := int(r) * d
+					adamRowScalar(w2[s:s+d], m2[s:s+d], v2[s:s+d], g[u*d:(u+1)*d], 0.9, 0.999, c1, c2, 0.01, 1e-8)
+				}
 			}
 			for i := range w {
 				if math.Abs(float64(w[i]-w2[i])) > 1e-6 || math.Abs(float64(v[i]-v2[i])) > 1e-6 {
-					t.Fatalf("n=%d [%d]: vector w %g v %g, scalar w %g v %g", n, i, w[i], v[i], w2[i], v2[i])
+					t.Fatalf("d=%d [%d]: vector w %g v %g, scalar w %g v %g", d, i, w[i], v[i], w2[i], v2[i])
 				}
 			}
 		}
