@@ -104,7 +104,7 @@ func NewHostLayer(backend compute.Backend, store *model.Store, scopePath string,
 	var err error
 	if l.scores, err = model.NewExec(backend, store, func(root *model.Scope, x *Node) []*Node {
 		halves, keys := queryHalvesAndKeys(l.scope(root), x, cfg)
-		return []*Node{Einsum("hptd,hpnd->hptn", halves, keys), halves, keys}
+		return []*Node{scoreHalves(halves, keys), halves, keys}
 	}); err != nil {
 		return nil, err
 	}

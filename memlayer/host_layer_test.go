@@ -103,6 +103,21 @@ func graphReference(t *testing.T, store *model.Store, cfg Config, x, dy *tensors
 	return fwd[0], outs[0], grads
 }
 
+// hostLayerOn builds a host layer on the variables graphReference left under
+// /mem, its table a copy of the graph layer's.
+func hostLayerOn(t *testing.T, store *model.Store, cfg Config, dim int) *HostLayer {
+	t.Helper()
+	values, err := HostValuesFromTensor(store.GetVariable("/mem/values").MustValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewHostLayer(testBackend(t), store, "/mem", cfg, dim, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func requireClose(t *testing.T, what string, want, got []float32, tol float64) {
 	t.Helper()
 	if len(want) != len(got) {
@@ -139,14 +154,7 @@ func TestHostLayerMatchesLayer(t *testing.T) {
 			store := newStore(4)
 			wantOut, wantDx, wantGrads := graphReference(t, store, cfg, x, dy)
 
-			values, err := HostValuesFromTensor(store.GetVariable("/mem/values").MustValue())
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := NewHostLayer(testBackend(t), store, "/mem", cfg, dim, values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			l := hostLayerOn(t, store, cfg, dim)
 			out, err := l.Forward(x)
 			if err != nil {
 				t.Fatal(err)
@@ -203,14 +211,7 @@ func TestHostLayerSGDStepMatchesGraph(t *testing.T) {
 		want[path] = w
 	}
 
-	values, err := HostValuesFromTensor(store.GetVariable("/mem/values").MustValue())
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewHostLayer(testBackend(t), store, "/mem", cfg, dim, values)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := hostLayerOn(t, store, cfg, dim)
 	if _, err := l.Forward(x); err != nil {
 		t.Fatal(err)
 	}

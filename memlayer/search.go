@@ -94,9 +94,12 @@ func subKeyScores(queries, keys *Node) *Node {
 // the large result. The host path (HostLayer) computes these in the graph and
 // does the rest on the host.
 func HalfScores(scope *model.Scope, x *Node, cfg Config) *Node {
-	halves, keys := queryHalvesAndKeys(scope, x, cfg)
-	return Einsum("hptd,hpnd->hptn", halves, keys)
+	return scoreHalves(queryHalvesAndKeys(scope, x, cfg))
 }
+
+// scoreHalves multiplies query halves [H, 2, T, KDim/2] with sub-keys
+// [H, 2, NKeys, KDim/2]: one matrix product per (head, half).
+func scoreHalves(halves, keys *Node) *Node { return Einsum("hptd,hpnd->hptn", halves, keys) }
 
 // queryHalvesAndKeys returns the query halves [Heads, 2, T, KDim/2] and the
 // sub-keys [Heads, 2, NKeys, KDim/2] that HalfScores multiplies (after qk-norm
