@@ -46,10 +46,9 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	run = &results.Run{Experiment: experiment, Name: plan.Spec.Label()}
 	run.Start(opts.RepoDir)
 	acc := lm.Count(cfg)
-	if err := run.SetConfig(map[string]any{
-		"spec": plan.Spec, "preset": plan.Preset.Name, "model": cfg, "train": plan.Train,
-		"tokenizer": plan.Tokenizer.Name(), "dataset": plan.Dataset.Stats(), "accounting": acc,
-	}); err != nil {
+	record := plan.configRecord()
+	record["accounting"] = acc
+	if err := run.SetConfig(record); err != nil {
 		return nil, err
 	}
 	if opts.Progress != nil {

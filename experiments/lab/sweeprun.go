@@ -30,7 +30,10 @@ type SweepOptions struct {
 
 // RunSweep runs every run of the sweep that has no results file yet, writing
 // each one as soon as it finishes, so an interrupted sweep continues where it
-// stopped when run again. It returns the results of all runs of the sweep.
+// stopped when run again. A run identical to one already finished in another
+// sweep at the same preset (same model, training, data and evaluation) is
+// copied from it instead of retrained (unless Overwrite). It returns the
+// results of all runs of the sweep.
 func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions) ([]*results.Run, error) {
 	if opts.ResultsDir == "" {
 		opts.ResultsDir = "results"
@@ -72,6 +75,24 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 				continue
 			} else if !errors.Is(err, os.ErrNotExist) {
 				return out, err
+			}
+		}
+		if !opts.Overwrite {
+			orig, origPath, err := findIdentical(opts.ResultsDir, plan, path)
+			if err != nil {
+				return out, err
+			}
+			if orig != nil {
+				cp, err := reuse(orig, origPath, s, plan)
+				if err == nil {
+					err = results.Write(path, cp, false)
+				}
+				if err != nil {
+					return out, fmt.Errorf("sweep %s, run %q: %w", s.Name, plan.Spec.Name, err)
+				}
+				fmt.Fprintf(opts.Log, "[%d/%d] %s: copied %s (identical run) → %s\n", i+1, len(plans), plan.Spec.Name, origPath, path)
+				out = append(out, cp)
+				continue
 			}
 		}
 		if opts.Limit > 0 && started >= opts.Limit {

@@ -36,6 +36,10 @@ type Run struct {
 	// Final holds the metrics at the end of the run (e.g. "val_nll", "params", "flops_per_token").
 	Final map[string]float64 `json:"final,omitempty"`
 	Notes string             `json:"notes,omitempty"`
+	// CopiedFrom names the results file this run was copied from when an
+	// identical run (same config and seed) had already been trained for
+	// another experiment; everything else in the file is the original's.
+	CopiedFrom string `json:"copied_from,omitempty"`
 }
 
 // EvalPoint is one evaluation during training.

@@ -1,0 +1,120 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/memlayers/memlayers/experiments/results"
+)
+
+// Several sweeps contain the same computation under different names: the
+// dense baseline is in the scaling, compare and capacity sweeps, and at the
+// small preset the ablations' "1 layer" is the compare sweep's "memory".
+// Training is deterministic for a seed and backend, so a finished run with the
+// same identity is copied (with a note saying so) instead of being retrained.
+
+// identityKeys are the parts of a run's recorded config that decide its numbers:
+// the resolved model and training configs (the seed is in "train"), the
+// dataset's size and name, the tokenizer and the evaluation settings. The
+// spec's name and the sweep it came from are not part of it.
+var identityKeys = []string{"preset", "model", "train", "tokenizer", "dataset", "dataset_name", "eval"}
+
+// configRecord is the config a run records in its results file.
+func (p *Plan) configRecord() map[string]any {
+	dataset := p.Spec.Dataset
+	if dataset == "" {
+		dataset = "bios"
+	}
+	return map[string]any{
+		"spec": p.Spec, "preset": p.Preset.Name, "model": p.Model, "train": p.Train,
+		"tokenizer": p.Tokenizer.Name(), "dataset": p.Dataset.Stats(), "dataset_name": dataset,
+		"eval": map[string]int{"qa_limit": p.Preset.EvalQALimit, "val_windows": len(p.ValWindows)},
+	}
+}
+
+// identity is the canonical JSON of a config's identity keys; ok is false
+// when one of them is missing (files written before the identity existed are
+// never reused).
+func identity(config json.RawMessage) (id string, ok bool) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(config, &fields); err != nil {
+		return "", false
+	}
+	var buf bytes.Buffer
+	for _, k := range identityKeys {
+		v, found := fields[k]
+		if !found {
+			return "", false
+		}
+		buf.WriteString(k)
+		buf.WriteByte('=')
+		if err := json.Compact(&buf, v); err != nil {
+			return "", false
+		}
+		buf.WriteByte(';')
+	}
+	return buf.String(), true
+}
+
+// planIdentity is the identity a run of plan will record.
+func (p *Plan) planIdentity() (string, error) {
+	raw, err := json.Marshal(p.configRecord())
+	if err != nil {
+		return "", err
+	}
+	id, ok := identity(raw)
+	if !ok {
+		return "", fmt.Errorf("lab: %s: incomplete run identity", p.Spec.Label())
+	}
+	return id, nil
+}
+
+// findIdentical looks through the results of every sweep at the plan's
+// preset under resultsDir for a finished run with the plan's identity. It
+// returns nil when there is none. Unreadable files are skipped: they belong
+// to other sweeps, whose own commands report them.
+func findIdentical(resultsDir string, plan *Plan, exclude string) (*results.Run, string, error) {
+	want, err := plan.planIdentity()
+	if err != nil {
+		return nil, "", err
+	}
+	paths, err := filepath.Glob(filepath.Join(resultsDir, "*", plan.Preset.Name, "*.json"))
+	if err != nil {
+		return nil, "", err
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
+		if path == exclude {
+			continue
+		}
+		r, err := results.Read(path)
+		if err != nil || r.CopiedFrom != "" { // copy from originals only
+			continue
+		}
+		if id, ok := identity(r.Config); ok && id == want {
+			return r, path, nil
+		}
+	}
+	return nil, "", nil
+}
+
+// reuse copies an identical finished run under this sweep's name: the
+// numbers, provenance and timings are the original's, CopiedFrom names it.
+func reuse(orig *results.Run, origPath string, s Sweep, plan *Plan) (*results.Run, error) {
+	cp := *orig
+	cp.Experiment = s.Name
+	cp.Name = plan.Spec.Label()
+	cp.CopiedFrom = filepath.ToSlash(origPath)
+	cfg := plan.configRecord()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(orig.Config, &fields); err == nil && fields["accounting"] != nil {
+		cfg["accounting"] = fields["accounting"] // part of what was measured
+	}
+	if err := cp.SetConfig(cfg); err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}
