@@ -44,20 +44,32 @@ type Chart struct {
 	Plot *gplot.Plot
 }
 
-// SweepCharts builds the charts of a sweep from aggregated rows.
+// SweepCharts builds the charts of a sweep from aggregated rows. The files
+// of the tiny preset are named after the sweep ("scaling", "scaling-em");
+// other presets add their name ("scaling-small", "scaling-small-em") so that they sit next to the
+// tiny charts instead of replacing them.
 func SweepCharts(s Sweep, rows []Row) ([]Chart, error) {
-	preset := ""
+	preset, name := "", "tiny"
 	if len(s.Runs) > 0 {
-		preset = " (" + s.Runs[0].Preset + " preset)"
+		name = s.Runs[0].Preset
+		preset = " (" + name + " preset)"
 	}
+	var charts []Chart
+	var err error
 	switch s.Name {
 	case "scaling":
-		return scalingCharts(s, rows, preset)
+		charts, err = scalingCharts(s, rows, preset)
 	case "capacity":
-		return capacityCharts(s, rows, preset)
+		charts, err = capacityCharts(s, rows, preset)
 	default:
-		return barCharts(s, rows, preset)
+		charts, err = barCharts(s, rows, preset)
 	}
+	if name != "tiny" {
+		for i := range charts {
+			charts[i].File = s.Name + "-" + name + strings.TrimPrefix(charts[i].File, s.Name)
+		}
+	}
+	return charts, err
 }
 
 func find(rows []Row, name string) (Row, bool) {

@@ -68,3 +68,22 @@ func TestSweepsEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestChartFilesPerPreset: tiny charts keep the sweep's name; other presets'
+// charts add the preset so that they never replace the tiny ones.
+func TestChartFilesPerPreset(t *testing.T) {
+	rows := []Row{{Name: "dense", Mean: map[string]float64{"eval_qa_nll": 9, "train_qa_nll": 6}, Std: map[string]float64{}}}
+	for preset, want := range map[string]string{"tiny": "compare", "small": "compare-small"} {
+		sw, err := SweepByName("compare", preset, []int64{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		charts, err := SweepCharts(sw, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(charts) != 2 || charts[0].File != want || charts[1].File != want+"-em" {
+			t.Errorf("%s: chart files %q, %q; want %q and %q-em", preset, charts[0].File, charts[len(charts)-1].File, want, want)
+		}
+	}
+}
