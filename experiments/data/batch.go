@@ -45,6 +45,12 @@ func PackDocuments(tok Tokenizer, docs []string, seqLen int) [][]int32 {
 		stream = append(stream, tok.Encode(doc)...)
 		stream = append(stream, EOS)
 	}
+	return cutWindows(stream, seqLen)
+}
+
+// cutWindows cuts a token stream into windows of seqLen+1 tokens taken every
+// seqLen tokens, the last one filled with PAD; nil for fewer than 2 tokens.
+func cutWindows(stream []int32, seqLen int) [][]int32 {
 	if len(stream) < 2 {
 		return nil
 	}

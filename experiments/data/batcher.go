@@ -13,6 +13,11 @@ type Batcher struct {
 	windows   [][]int32
 	batchSize int
 	seed      int64
+	// docs, when set, are the encoded documents (BOS+doc+EOS each) that are
+	// packed again in a new order at the start of every epoch (see
+	// NewRepackingBatcher); windows then holds the current epoch's packing.
+	docs   [][]int32
+	seqLen int
 
 	state     BatcherState
 	permEpoch int   // epoch that perm belongs to; -1 when none
@@ -49,6 +54,9 @@ func (b *Batcher) Next() Batch {
 	picked := make([][]int32, b.batchSize)
 	for i := range picked {
 		if b.permEpoch != b.state.Epoch {
+			if b.docs != nil {
+				b.windows = packEpoch(b.docs, b.seqLen, b.seed, b.state.Epoch)
+			}
 			b.perm = newRNG(b.seed, 4, uint64(b.state.Epoch)).perm(len(b.windows))
 			b.permEpoch = b.state.Epoch
 		}

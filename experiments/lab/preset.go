@@ -73,6 +73,11 @@ func trainConfig(steps, batch, seqLen int, lr float64, warmup, evalEvery int) tr
 	c.EvalEvery, c.CheckpointEvery = evalEvery, evalEvery
 	c.ValueLR = lr // the value-LR ablation varies the ratio; the paper uses 10× the base rate
 	c.MaxAnswerTokens = 12
+	// Every preset trains for many epochs over a small corpus: with the
+	// documents packed once, models memorised whole windows and answered
+	// questions confidently wrong (tiny dense, seed 1: held-out answer NLL
+	// 10.15 nats packed once, 6.46 repacked every epoch).
+	c.ShuffleDocuments = true
 	return c
 }
 

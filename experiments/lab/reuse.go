@@ -22,6 +22,10 @@ import (
 // spec's name and the sweep it came from are not part of it.
 var identityKeys = []string{"preset", "model", "train", "tokenizer", "dataset", "dataset_name", "eval"}
 
+// identityLabels name the identity keys in messages.
+var identityLabels = map[string]string{"preset": "preset", "model": "model config", "train": "training config",
+	"tokenizer": "tokenizer", "dataset": "dataset size", "dataset_name": "dataset", "eval": "evaluation settings"}
+
 // configRecord is the config a run records in its results file.
 func (p *Plan) configRecord() map[string]any {
 	dataset := p.Spec.Dataset
@@ -57,6 +61,36 @@ func identity(config json.RawMessage) (id string, ok bool) {
 		buf.WriteByte(';')
 	}
 	return buf.String(), true
+}
+
+// staleKeys lists the identity keys whose recorded value differs from what
+// plan would record (keys missing from an older file are not compared), by
+// their labels, e.g. ["training config"] for a file trained before a change
+// of the preset.
+func staleKeys(config json.RawMessage, plan *Plan) ([]string, error) {
+	raw, err := json.Marshal(plan.configRecord())
+	if err != nil {
+		return nil, err
+	}
+	var have, want map[string]json.RawMessage
+	if err := json.Unmarshal(config, &have); err != nil {
+		return nil, fmt.Errorf("lab: recorded config: %w", err)
+	}
+	if err := json.Unmarshal(raw, &want); err != nil {
+		return nil, err
+	}
+	var stale []string
+	for _, k := range identityKeys {
+		h, ok := have[k]
+		if !ok {
+			continue
+		}
+		var a, b bytes.Buffer
+		if json.Compact(&a, h) != nil || json.Compact(&b, want[k]) != nil || !bytes.Equal(a.Bytes(), b.Bytes()) {
+			stale = append(stale, identityLabels[k])
+		}
+	}
+	return stale, nil
 }
 
 // planIdentity is the identity a run of plan will record.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -19,7 +20,7 @@ type SweepOptions struct {
 	ResultsDir string    // results root (default "results")
 	Progress   io.Writer // progress of each run (nil: silent)
 	Log        io.Writer // one line per run started/finished/skipped (nil: silent)
-	Overwrite  bool      // rerun runs whose results file exists (default: keep and skip them)
+	Overwrite  bool      // rerun runs whose results file exists (default: keep them; a file whose config differs from the run's is an error)
 	Steps      int       // override every run's steps (tests, quick looks)
 	EvalQA     int       // override the questions decoded per evaluation (tests)
 	// Smoke shrinks every run to check the plumbing only (tests): one step,
@@ -70,6 +71,14 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 		path := filepath.Join(opts.ResultsDir, s.FileName(s.Runs[i]))
 		if !opts.Overwrite {
 			if r, err := results.Read(path); err == nil {
+				stale, err := staleKeys(r.Config, plan)
+				if err != nil {
+					return out, fmt.Errorf("sweep %s, run %q: %s: %w", s.Name, plan.Spec.Name, path, err)
+				}
+				if len(stale) > 0 {
+					return out, fmt.Errorf("sweep %s, run %q: %s was made with a different %s from the one the preset now gives; "+
+						"retrain it with --overwrite, or move the file away", s.Name, plan.Spec.Name, path, strings.Join(stale, ", "))
+				}
 				fmt.Fprintf(opts.Log, "[%d/%d] %s: kept %s\n", i+1, len(plans), plan.Spec.Name, path)
 				out = append(out, r)
 				continue

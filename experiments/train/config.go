@@ -54,6 +54,10 @@ type Config struct {
 	Seed int64 `json:"seed"`
 	// MaxAnswerTokens bounds greedy decoding in QA evaluation.
 	MaxAnswerTokens int `json:"max_answer_tokens"`
+	// ShuffleDocuments packs the documents again, in a new order, every
+	// epoch (data.NewRepackingBatcher) instead of once; see data/repack.go
+	// for why a model that sees the text many times needs it.
+	ShuffleDocuments bool `json:"shuffle_documents,omitempty"`
 }
 
 // DefaultConfig returns settings that suit the tiny CPU models of this project.

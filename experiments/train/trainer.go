@@ -83,7 +83,13 @@ func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds 
 	if len(windows) == 0 {
 		return nil, fmt.Errorf("train: dataset %q has no training text (documents=%d)", ds.Name, len(ds.Documents))
 	}
-	batcher, err := data.NewBatcher(windows, cfg.BatchSize, cfg.Seed)
+	var batcher *data.Batcher
+	var err error
+	if cfg.ShuffleDocuments {
+		batcher, err = data.NewRepackingBatcher(tok, ds.Documents, cfg.SeqLen, cfg.BatchSize, cfg.Seed)
+	} else {
+		batcher, err = data.NewBatcher(windows, cfg.BatchSize, cfg.Seed)
+	}
 	if err != nil {
 		return nil, err
 	}
