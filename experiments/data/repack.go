@@ -20,11 +20,7 @@ func NewRepackingBatcher(tok Tokenizer, docs []string, seqLen, batchSize int, se
 	if seqLen < 1 {
 		return nil, fmt.Errorf("data: seq_len=%d: must be >= 1", seqLen)
 	}
-	encoded := make([][]int32, len(docs))
-	for i, doc := range docs {
-		e := append([]int32{BOS}, tok.Encode(doc)...)
-		encoded[i] = append(e, EOS)
-	}
+	encoded := encodeDocs(tok, docs)
 	b, err := NewBatcher(packEpoch(encoded, seqLen, seed, 0), batchSize, seed)
 	if err != nil {
 		return nil, err
@@ -32,6 +28,16 @@ func NewRepackingBatcher(tok Tokenizer, docs []string, seqLen, batchSize int, se
 	b.docs, b.seqLen = encoded, seqLen
 	b.permEpoch = -1
 	return b, nil
+}
+
+// encodeDocs encodes each document as BOS+tokens+EOS.
+func encodeDocs(tok Tokenizer, docs []string) [][]int32 {
+	encoded := make([][]int32, len(docs))
+	for i, doc := range docs {
+		e := append([]int32{BOS}, tok.Encode(doc)...)
+		encoded[i] = append(e, EOS)
+	}
+	return encoded
 }
 
 // packEpoch concatenates the encoded documents in epoch's order and cuts the

@@ -97,3 +97,27 @@ func TestIdentityNeedsEveryKey(t *testing.T) {
 		t.Error("seeds 3 and 4 have the same identity")
 	}
 }
+
+// TestStaleResultsAreRefused: a results file whose recorded config differs
+// from what the sweep's run would now be (here: another number of people) is
+// not silently kept; the error names what differs and the fix.
+func TestStaleResultsAreRefused(t *testing.T) {
+	b, err := compute.NewWithConfig("go:ops_sequential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sw := Sweep{Name: "stale", Runs: []Spec{{Name: "dense", Model: lm.KindDense, Preset: "tiny", Seed: 1}}}
+	opts := SweepOptions{ResultsDir: dir, Smoke: true}
+	if _, err := RunSweep(context.Background(), b, sw, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunSweep(context.Background(), b, sw, opts); err != nil {
+		t.Fatalf("an unchanged run must be kept: %v", err)
+	}
+	sw.Runs[0].People = 60
+	_, err = RunSweep(context.Background(), b, sw, opts)
+	if err == nil || !strings.Contains(err.Error(), "dataset size") || !strings.Contains(err.Error(), "--overwrite") {
+		t.Fatalf("changed dataset: err = %v, want it named with the fix", err)
+	}
+}
