@@ -62,8 +62,9 @@ type Trainer struct {
 	ran bool
 }
 
-// New prepares a run: it packs ds.Documents into windows of cfg.SeqLen+1 tokens (data.PackDocuments),
-// deals them with a data.Batcher seeded by cfg.Seed, and creates an empty model.Store whose random
+// New prepares a run: it packs ds.Documents into windows of cfg.SeqLen+1 tokens (data.PackDocuments; with
+// cfg.ShuffleDocuments packed again in a new order every epoch, data.NewRepackingBatcher), deals them with a
+// data.Batcher seeded by cfg.Seed, and creates an empty model.Store whose random
 // number generator is seeded by cfg.Seed. Nothing is compiled until Run.
 func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds *data.Dataset) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
