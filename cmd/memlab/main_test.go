@@ -35,6 +35,8 @@ func TestUserMistakesGiveOneLine(t *testing.T) {
 		{[]string{"sweep"}, "name the sweep"},
 		{[]string{"sweep", "nope"}, `sweep "nope" unknown`},
 		{[]string{"sweep", "scaling", "--seeds", "a,b"}, "--seeds"},
+		{[]string{"sweep", "ablations", "--only", "knn("}, "only="},
+		{[]string{"sweep", "ablations", "--only", "no such run"}, `"knn/2"`},
 		{[]string{"plot", "scaling", "--results", t.TempDir()}, "no results for sweep scaling"},
 		{[]string{"demo", "--pairs", "0"}, "pairs=0"},
 	} {

@@ -35,6 +35,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	overwrite := fs.Bool("overwrite", false, "rerun configurations that already have results")
 	steps := fs.Int("steps", 0, "override every run's steps (quick looks; results are then not comparable to the preset's)")
 	quiet := fs.Bool("quiet", false, "no per-step progress lines")
+	only := fs.String("only", "", "train only the runs whose name matches this regular expression, e.g. 'knn|1 head' (the table and plots still show every finished run)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -46,19 +47,30 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	toRun := sw
+	if *only != "" {
+		if toRun, err = sw.Only(*only); err != nil {
+			return usagef("%v", err)
+		}
+	}
 	b, err := backend.New(*backendFlag)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s\n", sw.Title, sw.Claim, len(sw.Runs), *preset,
+	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s\n", sw.Title, sw.Claim, len(toRun.Runs), *preset,
 		backend.Describe(b).Description)
 	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps}
 	if !*quiet {
 		opts.Progress = stdout
 	}
-	runs, err := lab.RunSweep(ctx, b, sw, opts)
+	runs, err := lab.RunSweep(ctx, b, toRun, opts)
 	if err != nil {
 		return err
+	}
+	if *only != "" { // the table and charts show the whole sweep
+		if runs, err = lab.LoadSweep(*resultsDir, sw); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(stdout)
 	return tableAndPlots(stdout, sw, runs, *plotsDir)

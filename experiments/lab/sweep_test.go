@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,27 @@ func TestChartFilesPerPreset(t *testing.T) {
 		if len(charts) != 2 || charts[0].File != want || charts[1].File != want+"-em" {
 			t.Errorf("%s: chart files %q, %q; want %q and %q-em", preset, charts[0].File, charts[len(charts)-1].File, want, want)
 		}
+	}
+}
+
+// TestSweepOnly: a pattern keeps the matching runs of every seed, in order.
+func TestSweepOnly(t *testing.T) {
+	sw, err := SweepByName("ablations", "tiny", []int64{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := sw.Only("knn|1 head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range part.Runs {
+		got = append(got, fmt.Sprintf("%s/%d", r.Name, r.Seed))
+	}
+	if want := "knn/2/1 1 head/1 knn/2/2 1 head/2"; strings.Join(got, " ") != want {
+		t.Errorf("Only kept %v, want %s", got, want)
+	}
+	if _, err := sw.Only("["); err == nil {
+		t.Error("invalid pattern accepted")
 	}
 }

@@ -2,7 +2,9 @@ package lab
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/memlayers/memlayers/experiments/lm"
@@ -98,4 +100,32 @@ func SweepByName(name, preset string, seeds []int64) (Sweep, error) {
 func (s Sweep) FileName(spec Spec) string {
 	clean := strings.NewReplacer(" ", "_", "/", "-", "(", "", ")", "", "+", "plus", ",", "").Replace(spec.Name)
 	return fmt.Sprintf("%s/%s/%s-seed%d.json", s.Name, spec.Preset, clean, spec.Seed)
+}
+
+// Only keeps the runs whose name matches the regular expression pattern (an
+// unanchored match, e.g. "knn|1 head"), to train part of a sweep, say in a
+// second process or after changing one configuration. It is an error when
+// the pattern is invalid or matches no run.
+func (s Sweep) Only(pattern string) (Sweep, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return s, fmt.Errorf("lab: only=%q: not a regular expression: %v", pattern, err)
+	}
+	var runs []Spec
+	names := map[string]bool{}
+	var all []string
+	for _, r := range s.Runs {
+		if !names[r.Name] {
+			names[r.Name] = true
+			all = append(all, strconv.Quote(r.Name))
+		}
+		if re.MatchString(r.Name) {
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		return s, fmt.Errorf("lab: only=%q matches no run of sweep %s; its runs are %s", pattern, s.Name, strings.Join(all, ", "))
+	}
+	s.Runs = runs
+	return s, nil
 }
