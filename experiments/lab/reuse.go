@@ -14,7 +14,8 @@ import (
 // dense baseline is in the scaling, compare and capacity sweeps, and at the
 // small preset the ablations' "1 layer" is the compare sweep's "memory".
 // Training is deterministic for a seed and backend, so a finished run with the
-// same identity is copied (with a note saying so) instead of being retrained.
+// same identity is copied (its CopiedFrom naming the original) instead of
+// being retrained.
 
 // identityKeys are the parts of a run's recorded config that decide its numbers:
 // the resolved model and training configs (the seed is in "train"), the
