@@ -89,14 +89,19 @@ func judge(betterHeld, betterSeen bool, heldNLLs ...float64) string {
 	case !betterHeld && !betterSeen:
 		v = "does not hold"
 	}
+	return v + guessNote(heldNLLs...)
+}
+
+// guessNote says when every given held-out NLL is above uniform guessing.
+func guessNote(heldNLLs ...float64) string {
 	above := true
 	for _, n := range heldNLLs {
 		above = above && n >= guess
 	}
 	if above && len(heldNLLs) > 0 {
-		v += fmt.Sprintf("; held-out NLLs are above uniform guessing (%.2f nats): no model extracted held-out facts", guess)
+		return fmt.Sprintf("; held-out NLLs are above uniform guessing (%.2f nats): no model extracted held-out facts", guess)
 	}
-	return v
+	return ""
 }
 
 func get(rows []Row, name string) (Row, bool) { return find(rows, name) }
@@ -181,9 +186,8 @@ func judgePair(a, b Row, betterSeen bool) string {
 	diff := a.Mean[heldNLL] - b.Mean[heldNLL]
 	spread := math.Max(a.Std[heldNLL], b.Std[heldNLL])
 	if a.Seeds > 1 && b.Seeds > 1 && math.Abs(diff) <= spread {
-		v := judge(false, false, a.Mean[heldNLL], b.Mean[heldNLL])
 		return fmt.Sprintf("within the seed spread (held-out NLL difference %+.2f, spread ±%.2f)", diff, spread) +
-			strings.TrimPrefix(v, "does not hold")
+			guessNote(a.Mean[heldNLL], b.Mean[heldNLL])
 	}
 	return judge(diff < 0, betterSeen, a.Mean[heldNLL], b.Mean[heldNLL])
 }
