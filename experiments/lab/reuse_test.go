@@ -8,21 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
-
 	"github.com/memlayers/memlayers/experiments/lm"
 	"github.com/memlayers/memlayers/experiments/results"
+
+	"github.com/memlayers/memlayers/internal/testbackend"
 )
 
 // TestIdenticalRunsAreCopied: a run whose model, training, data and
 // evaluation equal a finished run of another sweep is copied from it (and
 // says so), a different run is trained, and Overwrite retrains.
 func TestIdenticalRunsAreCopied(t *testing.T) {
-	b, err := compute.NewWithConfig("go:ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testbackend.Get(t)
 	dir := t.TempDir()
 	first := Sweep{Name: "first", Runs: []Spec{{Name: "dense", Model: lm.KindDense, Preset: "tiny", Seed: 1}}}
 	// Same computation under another name (the preset's people spelled out),
@@ -102,10 +98,7 @@ func TestIdentityNeedsEveryKey(t *testing.T) {
 // from what the sweep's run would now be (here: another number of people) is
 // not silently kept; the error names what differs and the fix.
 func TestStaleResultsAreRefused(t *testing.T) {
-	b, err := compute.NewWithConfig("go:ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testbackend.Get(t)
 	dir := t.TempDir()
 	sw := Sweep{Name: "stale", Runs: []Spec{{Name: "dense", Model: lm.KindDense, Preset: "tiny", Seed: 1}}}
 	opts := SweepOptions{ResultsDir: dir, Smoke: true}
@@ -116,7 +109,7 @@ func TestStaleResultsAreRefused(t *testing.T) {
 		t.Fatalf("an unchanged run must be kept: %v", err)
 	}
 	sw.Runs[0].People = 60
-	_, err = RunSweep(context.Background(), b, sw, opts)
+	_, err := RunSweep(context.Background(), b, sw, opts)
 	if err == nil || !strings.Contains(err.Error(), "dataset size") || !strings.Contains(err.Error(), "--overwrite") {
 		t.Fatalf("changed dataset: err = %v, want it named with the fix", err)
 	}

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
+	"github.com/memlayers/memlayers/internal/testbackend"
 )
 
 // TestSweepsEndToEnd runs every sweep at the tiny preset in smoke mode (one
@@ -20,10 +19,7 @@ func TestSweepsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains every configuration of every sweep for 2 steps")
 	}
-	b, err := compute.NewWithConfig("go:ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testbackend.Get(t)
 	dir := t.TempDir()
 	for _, name := range SweepNames {
 		t.Run(name, func(t *testing.T) {
