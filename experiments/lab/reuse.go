@@ -40,12 +40,34 @@ func (p *Plan) configRecord() map[string]any {
 	}
 }
 
+// identityFields returns the compacted JSON of each identity key present in
+// a recorded config; identity and staleKeys both compare these.
+func identityFields(config json.RawMessage) (map[string]string, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(config, &fields); err != nil {
+		return nil, fmt.Errorf("lab: recorded config: %w", err)
+	}
+	out := make(map[string]string, len(identityKeys))
+	for _, k := range identityKeys {
+		v, found := fields[k]
+		if !found {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return nil, fmt.Errorf("lab: recorded config %q: %w", k, err)
+		}
+		out[k] = buf.String()
+	}
+	return out, nil
+}
+
 // identity is the canonical JSON of a config's identity keys; ok is false
 // when one of them is missing (files written before the identity existed are
 // never reused).
 func identity(config json.RawMessage) (id string, ok bool) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(config, &fields); err != nil {
+	fields, err := identityFields(config)
+	if err != nil {
 		return "", false
 	}
 	var buf bytes.Buffer
@@ -54,12 +76,7 @@ func identity(config json.RawMessage) (id string, ok bool) {
 		if !found {
 			return "", false
 		}
-		buf.WriteString(k)
-		buf.WriteByte('=')
-		if err := json.Compact(&buf, v); err != nil {
-			return "", false
-		}
-		buf.WriteByte(';')
+		fmt.Fprintf(&buf, "%s=%s;", k, v)
 	}
 	return buf.String(), true
 }
@@ -73,21 +90,17 @@ func staleKeys(config json.RawMessage, plan *Plan) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var have, want map[string]json.RawMessage
-	if err := json.Unmarshal(config, &have); err != nil {
-		return nil, fmt.Errorf("lab: recorded config: %w", err)
+	have, err := identityFields(config)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(raw, &want); err != nil {
+	want, err := identityFields(raw)
+	if err != nil {
 		return nil, err
 	}
 	var stale []string
 	for _, k := range identityKeys {
-		h, ok := have[k]
-		if !ok {
-			continue
-		}
-		var a, b bytes.Buffer
-		if json.Compact(&a, h) != nil || json.Compact(&b, want[k]) != nil || !bytes.Equal(a.Bytes(), b.Bytes()) {
+		if h, ok := have[k]; ok && h != want[k] {
 			stale = append(stale, identityLabels[k])
 		}
 	}
