@@ -5,33 +5,46 @@ import (
 	"testing"
 )
 
-// TestJudgePair: a held-out NLL difference inside the seed spread resolves
-// nothing; outside it the two metrics decide; one seed has no spread to use, and
-// the verdict says so.
+// TestJudgePair: a metric whose difference is inside the seed spread decides
+// nothing; outside it the metrics decide and must agree; one seed has no
+// spread to use, and the verdict says so.
 func TestJudgePair(t *testing.T) {
-	row := func(seeds int, nll, std float64) Row {
-		return Row{Seeds: seeds, Mean: map[string]float64{heldNLL: nll}, Std: map[string]float64{heldNLL: std}}
+	// row has a held-out NLL and a seen EM, each with a spread over seeds.
+	row := func(seeds int, nll, nllStd, em, emStd float64) Row {
+		return Row{Seeds: seeds, Mean: map[string]float64{heldNLL: nll, seenEM: em},
+			Std: map[string]float64{heldNLL: nllStd, seenEM: emStd}}
 	}
 	guess = 5 // every NLL below is above it
 	for _, tc := range []struct {
-		a, b       Row
-		betterSeen bool
-		want       string
+		name string
+		a, b Row
+		want string
 	}{
-		{row(2, 6.58, 0.11), row(2, 6.62, 0.07), true, "within the seed spread (held-out NLL difference -0.04, spread ±0.11)"},
-		{row(2, 6.58, 0.11), row(2, 7.20, 0.20), true, "holds"},
-		{row(2, 7.52, 0.28), row(2, 6.47, 0.05), false, "does not hold"},
-		{row(2, 6.50, 0.05), row(2, 6.70, 0.05), false, "mixed"},
-		{row(1, 6.58, 0), row(1, 6.62, 0), true, "holds"},
-		{row(2, 6.58, 0.01), row(1, 6.62, 0), true, "holds"},
+		{"both inside the spread", row(2, 6.58, 0.11, 0.50, 0.10), row(2, 6.62, 0.07, 0.45, 0.05),
+			"within the seed spread (held-out NLL difference -0.04, spread ±0.11; seen EM difference +5.0 points, spread ±10.0)"},
+		{"both better", row(2, 6.58, 0.11, 0.80, 0.05), row(2, 7.20, 0.20, 0.30, 0.05), "holds"},
+		{"both worse", row(2, 7.52, 0.28, 0.02, 0.01), row(2, 6.47, 0.05, 0.13, 0.02), "does not hold"},
+		{"metrics disagree", row(2, 6.50, 0.05, 0.10, 0.01), row(2, 6.70, 0.05, 0.30, 0.01), "mixed"},
+		// Held-out NLL inside the spread, seen EM far apart: seen EM decides.
+		{"seen EM decides", row(2, 6.67, 0.09, 0.04, 0.01), row(2, 6.39, 0.29, 0.65, 0.05),
+			"does not hold (held-out NLL difference +0.28, spread ±0.29: within the seed spread)"},
+		{"held-out NLL decides", row(2, 5.82, 0.02, 0.85, 0.0), row(2, 5.98, 0.02, 0.59, 0.30),
+			"holds (seen EM difference +26.0 points, spread ±30.0: within the seed spread)"},
+		{"one seed each", row(1, 6.58, 0, 0.5, 0), row(1, 6.62, 0, 0.4, 0), "holds"},
+		{"one seed on a side: no spread", row(2, 6.58, 0.5, 0.5, 0.3), row(1, 6.62, 0, 0.4, 0), "holds"},
 	} {
-		got := judgePair(tc.a, tc.b, tc.betterSeen)
+		got := judgePair(tc.a, tc.b, seenEM)
 		if !strings.HasPrefix(got, tc.want) || !strings.Contains(got, "above uniform guessing") {
-			t.Errorf("judgePair(%v, %v) = %q, want prefix %q and the guessing note", tc.a.Mean, tc.b.Mean, got, tc.want)
+			t.Errorf("%s: judgePair = %q, want prefix %q and the guessing note", tc.name, got, tc.want)
 		}
 		if single := tc.a.Seeds < 2 || tc.b.Seeds < 2; strings.Contains(got, "one seed only") != single {
-			t.Errorf("judgePair(%d seeds, %d seeds) = %q: the one-seed warning should appear exactly when a side has one seed",
-				tc.a.Seeds, tc.b.Seeds, got)
+			t.Errorf("%s: judgePair = %q: the one-seed warning should appear exactly when a side has one seed", tc.name, got)
 		}
+	}
+	// Seen NLL is lower-is-better: a lower seen NLL counts for a.
+	a := Row{Seeds: 1, Mean: map[string]float64{heldNLL: 6.0, seenNLL: 1.0}, Std: map[string]float64{}}
+	b := Row{Seeds: 1, Mean: map[string]float64{heldNLL: 6.2, seenNLL: 3.0}, Std: map[string]float64{}}
+	if got := judgePair(a, b, seenNLL); !strings.HasPrefix(got, "holds") {
+		t.Errorf("judgePair on seen NLL 1.0 vs 3.0 = %q, want holds", got)
 	}
 }
