@@ -179,10 +179,14 @@ func capacityCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
 		ser.X = append(ser.X, r.Mean["people"])
 		ser.Y = append(ser.Y, RecalledBitsPerParam(r))
 	}
+	ticks := dense.X
+	if len(mem.X) > len(ticks) {
+		ticks = mem.X
+	}
 	p, err := plot.Line(plot.LineSpec{
 		Title:  "Facts recalled exactly, in bits per parameter" + preset,
 		XLabel: "people in the training biographies (log scale)",
-		YLabel: "bits / parameter (Allen-Zhu & Li: ≈2)", LogX: true,
+		YLabel: "bits / parameter (Allen-Zhu & Li: ≈2)", LogX: true, XTicks: ticks,
 		Series: []plot.Series{dense, mem},
 	})
 	if err != nil {

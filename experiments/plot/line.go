@@ -16,6 +16,9 @@ type LineSpec struct {
 	Title, XLabel, YLabel string
 	// LogX and LogY put an axis on a logarithmic scale; all values on it must then be positive.
 	LogX, LogY bool
+	// XTicks, when set, labels the x axis at exactly these values (say the sizes a sweep ran) instead of
+	// at round numbers, which on a short log axis can leave every point unlabelled.
+	XTicks []float64
 	// Series are drawn as lines with markers, each in its own colour and marker shape, points joined in
 	// the order given.
 	Series []Series
@@ -62,6 +65,14 @@ func (s LineSpec) Validate() error {
 			}
 		}
 	}
+	for i, x := range s.XTicks {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("plot: XTicks[%d] = %v is not finite", i, x)
+		}
+		if s.LogX && x <= 0 {
+			return fmt.Errorf("plot: XTicks[%d] = %v is not positive, as LogX requires", i, x)
+		}
+	}
 	for i, h := range s.HLines {
 		if math.IsNaN(h.Y) || math.IsInf(h.Y, 0) {
 			return fmt.Errorf("plot: HLines[%d] %q: Y = %v is not finite", i, h.Name, h.Y)
@@ -93,6 +104,9 @@ func Line(spec LineSpec) (p *plot.Plot, err error) {
 	if spec.LogX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = logTicks{}
+	}
+	if len(spec.XTicks) > 0 {
+		p.X.Tick.Marker = valueTicks(spec.XTicks)
 	}
 	if spec.LogY {
 		p.Y.Scale = plot.LogScale{}

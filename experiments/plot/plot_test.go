@@ -214,6 +214,31 @@ func TestLogTicksAlwaysLabelTwoValues(t *testing.T) {
 	}
 }
 
+// TestXTicksLabelTheGivenValues: a sweep over 120…960 people, a log axis within
+// one decade, gets its four sizes as labels, not round numbers between them.
+func TestXTicksLabelTheGivenValues(t *testing.T) {
+	spec := LineSpec{Title: "capacity", XLabel: "people", YLabel: "bits", LogX: true,
+		XTicks: []float64{120, 240, 480, 960},
+		Series: []Series{{Name: "dense", X: []float64{120, 240, 480, 960}, Y: []float64{1, 2, 3, 4}}}}
+	p, err := Line(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, tk := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "120 240 480 960" {
+		t.Errorf("x labels %q, want the four sizes", got)
+	}
+	spec.XTicks = []float64{0, 100}
+	if _, err := Line(spec); err == nil || !strings.Contains(err.Error(), "XTicks[0]") {
+		t.Errorf("a zero tick on a log axis: err %v, want one naming XTicks[0]", err)
+	}
+}
+
 func TestFormatTick(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 1: "1", 2.5: "2.5", 1000: "1k", 250000: "250k", 1.5e6: "1.5M", 2e9: "2G", 0.25: "0.25", 1e-5: "1e-05", -3000: "-3k"} {
 		if got := formatTick(v); got != want {

@@ -70,6 +70,19 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	return append(ticks, plot.Tick{Value: min, Label: formatTick(min)}, plot.Tick{Value: max, Label: formatTick(max)})
 }
 
+// valueTicks labels the given values, in compact form, and nothing else.
+type valueTicks []float64
+
+func (v valueTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for _, x := range v {
+		if x >= min && x <= max {
+			ticks = append(ticks, plot.Tick{Value: x, Label: formatTick(x)})
+		}
+	}
+	return ticks
+}
+
 func countLabels(ticks []plot.Tick) int {
 	n := 0
 	for _, t := range ticks {
