@@ -48,3 +48,31 @@ func TestJudgePair(t *testing.T) {
 		t.Errorf("judgePair on seen NLL 1.0 vs 3.0 = %q, want holds", got)
 	}
 }
+
+// TestCapacityClaim: the verdict compares the dense peak with Allen-Zhu & Li's
+// 2 bits per parameter, and the most facts each model kind recalled in all
+// (memory's extra parameters must add recalled bits, not just parameters).
+func TestCapacityClaim(t *testing.T) {
+	row := func(name string, people, em, params float64) Row {
+		return Row{Name: name, Seeds: 2, Std: map[string]float64{}, Mean: map[string]float64{
+			"people": people, seenEM: em, "eval_qa_em": 0, "total_params": params}}
+	}
+	rows := []Row{row("dense-people120", 120, 1.0, 1e6), row("dense-people240", 240, 0.75, 1e6),
+		row("memory-people120", 120, 1.0, 1.5e6), row("memory-people240", 240, 0.6, 1.5e6)}
+	c := capacityClaims(rows)[0]
+	if !strings.Contains(c.Verdict, "far below 2") || !strings.Contains(c.Verdict, "memory adds capacity: does not hold") {
+		t.Errorf("verdict %q: want far below 2 and no added capacity (memory recalls 0.6·240 < 0.75·240 people's seen facts)", c.Verdict)
+	}
+	if strings.Contains(c.Verdict, "0.00 ") || strings.Contains(c.Verdict, "one seed") {
+		t.Errorf("verdict %q: the peak must show its digits, and both rows have two seeds", c.Verdict)
+	}
+	rows[3].Mean[seenEM] = 0.9
+	if c := capacityClaims(rows)[0]; !strings.Contains(c.Verdict, "memory adds capacity: holds") {
+		t.Errorf("verdict %q: memory now recalls more facts in all", c.Verdict)
+	}
+	// A difference smaller than the seeds' spread of exact match decides nothing.
+	rows[1].Std[seenEM], rows[3].Std[seenEM] = 0.2, 0.2
+	if c := capacityClaims(rows)[0]; !strings.Contains(c.Verdict, "memory adds capacity: within the seed spread") {
+		t.Errorf("verdict %q: 90%% vs 75%% seen EM with a spread of ±20 points is not a result", c.Verdict)
+	}
+}

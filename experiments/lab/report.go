@@ -205,9 +205,19 @@ func RecalledBitsPerParam(r Row) float64 {
 	if params <= 0 {
 		return 0
 	}
+	bits, _ := recalledBits(r)
+	return bits / params
+}
+
+// recalledBits is the information, in bits, of the facts a model answers
+// exactly, and a bound on its seed spread (the two exact-match spreads added,
+// as if they moved together).
+func recalledBits(r Row) (bits, spread float64) {
 	attrs := float64(data.BioAttributes())
 	perFact := data.BioFactBits(data.BioConfig{People: 1}) / attrs
 	facts := r.Mean["people"] * attrs
 	seen := facts * data.DefaultTrainFraction
-	return (r.Mean["train_qa_em"]*seen + r.Mean["eval_qa_em"]*(facts-seen)) * perFact / params
+	bits = (r.Mean["train_qa_em"]*seen + r.Mean["eval_qa_em"]*(facts-seen)) * perFact
+	spread = (r.Std["train_qa_em"]*seen + r.Std["eval_qa_em"]*(facts-seen)) * perFact
+	return bits, spread
 }
