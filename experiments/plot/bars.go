@@ -102,7 +102,24 @@ func rotateLongLabels(p *plot.Plot, groups []string) {
 		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YCenter
+		if len(groups) > 0 {
+			p.Add(firstLabelRoom{label: groups[0]})
+		}
 	}
+}
+
+// firstLabelRoom reserves room left of the first group for its tilted label, which hangs left of
+// its tick. gonum pads the data area for the plotters' glyphs but not for the x axis' tick labels on
+// the left, so a long first label ("memory+ (3 layers)") was cut off at the chart's edge.
+type firstLabelRoom struct{ label string }
+
+func (firstLabelRoom) Plot(draw.Canvas, *plot.Plot) {}
+
+func (r firstLabelRoom) GlyphBoxes(p *plot.Plot) []plot.GlyphBox {
+	box := p.X.Tick.Label.Rectangle(r.label)
+	// Only the horizontal extent matters; a zero height leaves the vertical padding alone.
+	return []plot.GlyphBox{{X: p.X.Norm(0), Rectangle: vg.Rectangle{
+		Min: vg.Point{X: box.Min.X}, Max: vg.Point{X: box.Max.X}}}}
 }
 
 // groupedBars draws one series of a grouped bar chart. Widths are in data units (unlike gonum's

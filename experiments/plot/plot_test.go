@@ -3,6 +3,7 @@ package plot
 import (
 	"bytes"
 	"fmt"
+	"gonum.org/v1/plot/vg"
 	"math"
 	"os"
 	"path/filepath"
@@ -236,6 +237,30 @@ func TestXTicksLabelTheGivenValues(t *testing.T) {
 	spec.XTicks = []float64{0, 100}
 	if _, err := Line(spec); err == nil || !strings.Contains(err.Error(), "XTicks[0]") {
 		t.Errorf("a zero tick on a log axis: err %v, want one naming XTicks[0]", err)
+	}
+}
+
+// TestTiltedFirstLabelHasRoom: when long group names are tilted, the first one
+// hangs left of its bar; the chart must reserve that room (gonum pads only for
+// plotters' glyphs), or the label is cut at the chart's edge.
+func TestTiltedFirstLabelHasRoom(t *testing.T) {
+	groups := []string{"memory+ (3 layers)", "1 layer", "all 4 layers", "no SiLU gate", "no qk-norm",
+		"value lr x0.3", "value lr x10", "v_dim/4, 2x n_keys", "knn/2", "1 head"}
+	p, err := Bars(BarSpec{Title: "ablations", YLabel: "nats", Groups: groups,
+		Series: []Series{{Name: "held-out", Y: []float64{6, 6, 6, 6, 6, 6, 6, 6, 6, 6}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.X.Tick.Label.Rotation == 0 {
+		t.Fatal("ten long group names should be tilted")
+	}
+	hang := -p.X.Tick.Label.Rectangle(groups[0]).Min.X
+	room := vg.Length(0)
+	for _, b := range p.GlyphBoxes(p) {
+		room = max(room, -b.Min.X)
+	}
+	if hang <= 0 || room < hang {
+		t.Errorf("first label hangs %v left of its tick, the plot reserves %v", hang, room)
 	}
 }
 
