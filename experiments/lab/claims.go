@@ -304,6 +304,7 @@ func capacityClaims(rows []Row) []Claim {
 	var dense, mem []string
 	bestD, bestM := 0.0, 0.0 // bits per parameter
 	var mostD, mostM Row     // the runs that recalled the most bits: each kind's capacity
+	bitsD, bitsM := -1.0, -1.0
 	for _, r := range rows {
 		v := RecalledBitsPerParam(r)
 		s := fmt.Sprintf("%g people %.4f", r.Mean["people"], v)
@@ -311,22 +312,22 @@ func capacityClaims(rows []Row) []Claim {
 		if strings.HasPrefix(r.Name, "dense") {
 			dense = append(dense, s)
 			bestD = math.Max(bestD, v)
-			if b, _ := recalledBits(mostD); mostD.Mean == nil || bits > b {
-				mostD = r
+			if bits > bitsD {
+				mostD, bitsD = r, bits
 			}
 		} else {
 			mem = append(mem, s)
 			bestM = math.Max(bestM, v)
-			if b, _ := recalledBits(mostM); mostM.Mean == nil || bits > b {
-				mostM = r
+			if bits > bitsM {
+				mostM, bitsM = r, bits
 			}
 		}
 	}
 	if len(dense) == 0 || len(mem) == 0 {
 		return []Claim{notYet(paper)}
 	}
-	bitsD, spreadD := recalledBits(mostD)
-	bitsM, spreadM := recalledBits(mostM)
+	_, spreadD := recalledBits(mostD)
+	_, spreadM := recalledBits(mostM)
 	added := map[bool]string{true: "holds", false: "does not hold"}[bitsM > bitsD]
 	if spread := math.Max(spreadD, spreadM); mostD.Seeds > 1 && mostM.Seeds > 1 && math.Abs(bitsM-bitsD) <= spread {
 		added = fmt.Sprintf("within the seed spread (difference %+.0f bits, spread ±%.0f)", bitsM-bitsD, spread)
