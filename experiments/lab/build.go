@@ -78,11 +78,6 @@ func Build(s Spec) (*Plan, error) {
 	if err := plan.Model.Validate(); err != nil {
 		return nil, err
 	}
-	// The layer's own value learning rate, when set, is the one the trainer
-	// gives the value tables (unless the spec scales it).
-	if lr := plan.Model.Memory.ValueLR; lr > 0 && s.ValueLRx == 0 && plan.Model.Model.IsMemory() {
-		plan.Train.ValueLR = lr
-	}
 	if plan.Model.SeqLen < tc.SeqLen {
 		return nil, fmt.Errorf("lab: model seq_len=%d is shorter than train seq_len=%d", plan.Model.SeqLen, tc.SeqLen)
 	}
