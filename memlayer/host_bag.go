@@ -45,6 +45,13 @@ func NewHostBag(cfg Config, values *HostValues) (*HostBag, error) {
 // Values is the table the bag reads.
 func (b *HostBag) Values() *HostValues { return b.values }
 
+// Config is the layer's config.
+func (b *HostBag) Config() Config { return b.cfg }
+
+// Gradient is the table's gradient of the last Backward (rows sorted, valid
+// until the next Backward).
+func (b *HostBag) Gradient() *SparseRows { return &b.grad }
+
 // Lookup returns what the last Forward chose (nil before the first).
 func (b *HostBag) Lookup() *HostLookup { return b.lookup }
 
