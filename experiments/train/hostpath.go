@@ -52,7 +52,7 @@ type hostTable struct {
 	path   string // the variable path the graph path gives it
 	values *memlayer.HostValues
 	opt    *memlayer.HostAdam
-	bags   []int              // the memory layers that read it
+	bags   []int               // the memory layers that read it
 	grad   memlayer.SparseRows // their summed gradient
 }
 
