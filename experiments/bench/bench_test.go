@@ -485,3 +485,33 @@ func TestTorchErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureLMTrainQuick runs the language-model benchmark's plumbing on the tiny preset: every model
+// kind once on each path it has, the dense base first with ratio 1.
+func TestMeasureLMTrainQuick(t *testing.T) {
+	c := QuickLMConfig()
+	c.Steps = 1
+	r, err := MeasureLMTrain(context.Background(), testBackend(t), "test", c, ".", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range r.Models {
+		got = append(got, m.Kind+"/"+m.Path)
+		positive(t, m.Kind+" tokens/s", m.TokensPerSecond)
+		positive(t, m.Kind+" FLOPs/token", float64(m.FLOPsPerToken))
+		if (m.Kind == "memory" || m.Kind == "memory+") != (m.NKeys > 0) {
+			t.Errorf("%s/%s: n_keys %d", m.Kind, m.Path, m.NKeys)
+		}
+	}
+	want := []string{"dense/graph", "moe/graph", "peer/graph", "memory/graph", "memory+/graph", "memory/host", "memory+/host"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("models %v, want %v", got, want)
+	}
+	if r.Models[0].RatioToDense != 1 || r.TokensPerStep != 16*64 {
+		t.Errorf("dense ratio %v, tokens per step %d", r.Models[0].RatioToDense, r.TokensPerStep)
+	}
+	if err := (LMConfig{Preset: "tiny", Warmup: 0, Steps: 1, Rounds: 1}).Validate(); err == nil || !strings.Contains(err.Error(), "warmup=0") {
+		t.Errorf("warmup 0 accepted: %v", err)
+	}
+}

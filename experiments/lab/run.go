@@ -34,14 +34,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		}
 	}()
 	cfg := plan.Model
-	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
-	var split *lm.SplitModel
-	if plan.Train.MemoryPath == train.PathHost {
-		if split, err = cfg.Split(); err != nil {
-			return nil, err
-		}
-	}
-	tr, err := train.NewSplit(b, modelFn, split, plan.Train, plan.Tokenizer, plan.Dataset)
+	tr, err := NewTrainer(b, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +76,20 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	}
 	run.Finish()
 	return run, nil
+}
+
+// NewTrainer prepares the plan's model for training on its memory path (nothing is compiled yet).
+func NewTrainer(b compute.Backend, plan *Plan) (*train.Trainer, error) {
+	cfg := plan.Model
+	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
+	var split *lm.SplitModel
+	if plan.Train.MemoryPath == train.PathHost {
+		var err error
+		if split, err = cfg.Split(); err != nil {
+			return nil, err
+		}
+	}
+	return train.NewSplit(b, modelFn, split, plan.Train, plan.Tokenizer, plan.Dataset)
 }
 
 // human formats a count as 1.2k, 3.4M, 5.6G.
