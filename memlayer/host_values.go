@@ -112,6 +112,14 @@ func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dO
 		}
 	})
 
+	sparseRowGradient(indices, weights, bag, dOut, d, grad)
+	return dWeights
+}
+
+// sparseRowGradient writes into grad the gradient of a table read by a bag
+// (indices and weights, bag reads per token) given dOut ([tokens, d]): for
+// each touched row, sorted, Σ weights·dOut[t] over its reads.
+func sparseRowGradient(indices []int32, weights []float32, bag int, dOut []float32, d int, grad *SparseRows) {
 	// Group the reads by row: (row, read) pairs packed in one uint64, sorted by row.
 	reads := make([]uint64, len(indices))
 	for e, r := range indices {
@@ -142,7 +150,6 @@ func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dO
 			weightedRowSum(dOut, readTok[s:e], readW[s:e], grad.Grad[u*d:(u+1)*d])
 		}
 	})
-	return dWeights
 }
 
 // MergeSparseRows writes the sum of grads (same Dim, rows sorted) into dst,

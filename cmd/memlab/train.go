@@ -58,7 +58,7 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 // addMemoryPathFlag registers --memory-path.
 func addMemoryPathFlag(fs *flag.FlagSet) *string {
 	return fs.String("memory-path", "auto", "where memory layers run: host (value tables in host memory, sparse updates; "+
-		"memory and memory+ models), graph (one compiled graph; XLA/GPU, PEER), or auto (host on the Go backend)")
+		"memory, memory+ and peer models), graph (one compiled graph; XLA/GPU), or auto (host on the Go backend)")
 }
 
 // memoryPath resolves --memory-path on the backend --backend selects: "" leaves

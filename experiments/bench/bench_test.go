@@ -500,11 +500,11 @@ func TestMeasureLMTrainQuick(t *testing.T) {
 		got = append(got, m.Kind+"/"+m.Path)
 		positive(t, m.Kind+" tokens/s", m.TokensPerSecond)
 		positive(t, m.Kind+" FLOPs/token", float64(m.FLOPsPerToken))
-		if (m.Kind == "memory" || m.Kind == "memory+") != (m.NKeys > 0) {
+		if (m.Kind == "memory" || m.Kind == "memory+" || m.Kind == "peer") != (m.NKeys > 0) {
 			t.Errorf("%s/%s: n_keys %d", m.Kind, m.Path, m.NKeys)
 		}
 	}
-	want := []string{"dense/graph", "moe/graph", "peer/graph", "memory/graph", "memory+/graph", "memory/host", "memory+/host"}
+	want := []string{"dense/graph", "moe/graph", "memory/graph", "memory+/graph", "peer/graph", "memory/host", "memory+/host", "peer/host"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("models %v, want %v", got, want)
 	}

@@ -109,16 +109,15 @@ type lmCase struct {
 	nKeys int // 0: the preset's (or none)
 }
 
-// lmCases lists the models of c: dense, MoE and PEER on the graph path, the memory sizes and Memory+ on
-// both paths.
+// lmCases lists the models of c: dense and MoE (graph path only), then the memory sizes, Memory+ and PEER
+// on both paths.
 func lmCases(c LMConfig) []lmCase {
-	cases := []lmCase{{kind: lm.KindDense, path: train.PathGraph}, {kind: lm.KindMoE, path: train.PathGraph},
-		{kind: lm.KindPEER, path: train.PathGraph}}
+	cases := []lmCase{{kind: lm.KindDense, path: train.PathGraph}, {kind: lm.KindMoE, path: train.PathGraph}}
 	for _, path := range []string{train.PathGraph, train.PathHost} {
 		for _, n := range c.MemoryNKeys {
 			cases = append(cases, lmCase{kind: lm.KindMemory, path: path, nKeys: n})
 		}
-		cases = append(cases, lmCase{kind: lm.KindMemoryPlus, path: path})
+		cases = append(cases, lmCase{kind: lm.KindMemoryPlus, path: path}, lmCase{kind: lm.KindPEER, path: path})
 	}
 	return cases
 }
@@ -149,7 +148,7 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 				r.TokensPerStep = plan.Train.BatchSize * plan.Train.SeqLen
 				r.Models = append(r.Models, LMPoint{Kind: string(lc.kind), Path: lc.path, Params: acc.TotalParams,
 					FLOPsPerToken: acc.FLOPsPerToken})
-				if lc.kind == lm.KindMemory || lc.kind == lm.KindMemoryPlus {
+				if lc.kind.IsMemory() {
 					r.Models[i].NKeys = plan.Model.Memory.NKeys
 				}
 			}

@@ -67,7 +67,7 @@ func (s Spec) Validate() error {
 	case "", train.PathGraph:
 	case train.PathHost:
 		if !HasHostPath(s.Model) {
-			errs = append(errs, fmt.Sprintf("lab: memory_path=host: model %s has no host path (only memory and memory+ do); use memory_path=graph", s.modelOrDense()))
+			errs = append(errs, fmt.Sprintf("lab: memory_path=host: model %s has no memory layers to run on the host path (memory, memory+ and peer do); use memory_path=graph", s.modelOrDense()))
 		}
 	default:
 		errs = append(errs, fmt.Sprintf("lab: memory_path=%q: must be graph or host", s.MemoryPath))
@@ -86,9 +86,9 @@ func (s Spec) modelOrDense() lm.Kind {
 	return s.Model
 }
 
-// HasHostPath reports whether models of kind can train on the host path: those with product-key memory
-// layers (memory, memory+). PEER's expert tables and models without memory train on the graph path.
-func HasHostPath(kind lm.Kind) bool { return kind == lm.KindMemory || kind == lm.KindMemoryPlus }
+// HasHostPath reports whether models of kind can train on the host path: those with memory layers
+// (memory, memory+, peer). Dense and MoE models train on the graph path.
+func HasHostPath(kind lm.Kind) bool { return kind.IsMemory() }
 
 // DefaultMemoryPath is the path a model of kind trains on when a spec does not say: the host path for
 // models that have one on the pure-Go backend (where in-graph value tables are slow), else the graph path

@@ -18,7 +18,8 @@ import (
 //	Pieces[0]   inputs  tokens [B, T] int32
 //	Pieces[m>0] inputs  h [B, T, Dim] (the residual stream before memory m-1's output is added)
 //	                    and bag [B·T, v_dim] (memory m-1's bag)
-//	Pieces[m<k] outputs h, then memory m's scores, query halves and sub-keys (memlayer.HostScores)
+//	Pieces[m<k] outputs h, then memory m's scores, query halves and sub-keys (memlayer.HostScores),
+//	                    and for PEER its input x [B·T, Dim] (memlayer.HostPEER reads it)
 //	Pieces[k]   outputs logits [B, T, Vocab]
 //
 // A memory layer's query projection and keys are in the piece before it, its
@@ -43,11 +44,13 @@ type SplitMemory struct {
 	// variable ("/layer_02/memory/values"; Memory+ layers share
 	// "/memory_values/values").
 	Table string
+	// UpTable is PEER's table of expert input rows ("…/peer_up"); empty for
+	// product-key memory.
+	UpTable string
 }
 
 // Split cuts the model at its memory layers (see SplitModel). Models without
-// memory layers, and PEER (whose expert tables the host path does not
-// hold), have no host path: it returns an error naming the reason.
+// memory layers have no host path: it returns an error saying so.
 func (c Config) Split() (*SplitModel, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -55,8 +58,6 @@ func (c Config) Split() (*SplitModel, error) {
 	switch {
 	case !c.Model.IsMemory():
 		return nil, fmt.Errorf("lm: model=%s has no memory layers to run on the host path; use memory_path=graph", c.Model)
-	case c.Model == KindPEER:
-		return nil, fmt.Errorf("lm: model=peer: the host path holds product-key value tables only, not PEER's expert tables; use memory_path=graph")
 	}
 	memCfg := c.LayerMemoryConfig()
 	if c.Model == KindMemoryPlus && memCfg.ValuesScope == "" {
@@ -73,7 +74,11 @@ func (c Config) Split() (*SplitModel, error) {
 		if memCfg.ValuesScope != "" {
 			table = memCfg.ValuesScope
 		}
-		s.Memories = append(s.Memories, SplitMemory{Layer: layer, Config: memCfg, Table: model.JoinPath(table, memlayer.VarValues)})
+		mem := SplitMemory{Layer: layer, Config: memCfg, Table: model.JoinPath(table, memlayer.VarValues)}
+		if memCfg.PEER {
+			mem.UpTable = model.JoinPath(table, memlayer.VarPEERUp)
+		}
+		s.Memories = append(s.Memories, mem)
 	}
 	for m := range len(placed) + 1 {
 		s.Pieces = append(s.Pieces, c.piece(placed, m, memCfg))
@@ -114,7 +119,11 @@ func (c Config) piece(placed []int, m int, memCfg memlayer.Config) Piece {
 			d.feedForward(i)
 		}
 		d.attention(next)
-		scores, halves, keys := memlayer.HostScores(d.memoryScope(next), d.ffnInput(next), memCfg)
+		x := d.ffnInput(next)
+		scores, halves, keys := memlayer.HostScores(d.memoryScope(next), x, memCfg)
+		if memCfg.PEER {
+			return []*Node{d.h, scores, halves, keys, Reshape(x, d.b*d.t, c.Dim)}
+		}
 		return []*Node{d.h, scores, halves, keys}
 	}
 }

@@ -39,16 +39,31 @@ func splitForward(t *testing.T, store *model.Store, s *SplitModel, tokens [][]in
 				t.Fatal(err)
 			}
 		}
-		bag, err := memlayer.NewHostBag(mem.Config, tables[mem.Table])
-		if err != nil {
-			t.Fatal(err)
-		}
 		h := outs[0]
 		b, tt := h.Shape().Dimensions[0], h.Shape().Dimensions[1]
-		out, err := bag.Forward(tensors.MustCopyFlatData[float32](outs[1]), tensors.MustCopyFlatData[float32](outs[2]),
-			tensors.MustCopyFlatData[float32](outs[3]), b*tt)
-		if err != nil {
-			t.Fatal(err)
+		flat := func(i int) []float32 { return tensors.MustCopyFlatData[float32](outs[i]) }
+		var out []float32
+		if mem.Config.PEER {
+			up, err := memlayer.HostValuesFromTensor(store.GetVariable(mem.UpTable).MustValue())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := memlayer.NewHostPEER(mem.Config, up, tables[mem.Table])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err = p.Forward(flat(1), flat(2), flat(3), flat(4), b*tt)
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			bag, err := memlayer.NewHostBag(mem.Config, tables[mem.Table])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out, err = bag.Forward(flat(1), flat(2), flat(3), b*tt); err != nil {
+				t.Fatal(err)
+			}
 		}
 		inputs = []*tensors.Tensor{h, tensors.FromFlatDataAndDimensions(out, b*tt, tables[mem.Table].Dim)}
 	}
@@ -75,6 +90,7 @@ func TestSplitEqualsForward(t *testing.T) {
 	first.Memory.VDim = 8 // a value projection in the output stage
 	for name, cfg := range map[string]Config{
 		"memory": tinyConfig(t, KindMemory), "memory+": tinyConfig(t, KindMemoryPlus), "layers 0 and 3": first,
+		"peer": tinyConfig(t, KindPEER),
 	} {
 		t.Run(name, func(t *testing.T) {
 			store := newStore(7)
@@ -110,7 +126,6 @@ func TestSplitRefuses(t *testing.T) {
 	}{
 		{tinyConfig(t, KindDense), "no memory layers"},
 		{tinyConfig(t, KindMoE), "no memory layers"},
-		{tinyConfig(t, KindPEER), "PEER"},
 		{drop, "dropout"},
 	} {
 		_, err := tc.cfg.Split()

@@ -22,6 +22,7 @@ import (
 // a value table kept in host memory. A training step runs
 //
 //	forward:  piece 0 → bag 0 → piece 1 → … → last piece + loss and its gradients (one graph)
+//	          (for PEER, the host computes its experts' output where the bag would be)
 //	backward: bag k-1 → piece k-1's VJP → … → bag 0 → piece 0's VJP
 //	update:   the graph variables' AdamW in one graph (given their summed gradients and the value rows'
 //	          squared norm, so the global-norm clipping covers both), then each value table's HostAdam step
@@ -43,18 +44,66 @@ type hostPath struct {
 	eval    *model.Exec // the last piece and the evaluation head: h, bag, targets → nll, next
 	update  *model.Exec // gradients, value-row squared norm, lr → global norm, clipping factor
 
-	bags   []*memlayer.HostBag // one per memory layer
-	tables []*hostTable        // the distinct value tables
+	mems   []hostMemory // one per memory layer
+	tables []*hostTable // the distinct tables
 }
 
-// hostTable is one value table in host memory and its optimizer.
+// hostTable is one table in host memory (a value table, or PEER's expert input rows) and its optimizer.
 type hostTable struct {
 	path   string // the variable path the graph path gives it
 	values *memlayer.HostValues
 	opt    *memlayer.HostAdam
-	bags   []int               // the memory layers that read it
+	reads  []tableRead         // the memory layers that read it
 	grad   memlayer.SparseRows // their summed gradient
 }
+
+// tableRead says that memory layer m's gradients()[slot] is a gradient of the table.
+type tableRead struct{ m, slot int }
+
+// hostMemory is the host half of one memory layer: a product-key bag (memlayer.HostBag) or PEER's
+// experts (memlayer.HostPEER).
+type hostMemory interface {
+	// forward takes the piece's outputs after h (scores, halves, keys, and PEER's input) and returns the
+	// memory's contribution for tokens tokens: the bag, or PEER's output.
+	forward(outs [][]float32, tokens int) ([]float32, error)
+	// backward returns the gradients of the halves, keys and (PEER) input; the tables' are gradients'.
+	backward(dOut []float32) (dHalves, dKeys, dX []float32, err error)
+	gradients() []*memlayer.SparseRows
+	config() memlayer.Config
+	outDim() int
+}
+
+type bagMemory struct{ *memlayer.HostBag }
+
+func (b bagMemory) forward(outs [][]float32, tokens int) ([]float32, error) {
+	return b.Forward(outs[0], outs[1], outs[2], tokens)
+}
+func (b bagMemory) backward(dOut []float32) (dHalves, dKeys, dX []float32, err error) {
+	dHalves, dKeys, _, err = b.Backward(dOut)
+	return dHalves, dKeys, nil, err
+}
+func (b bagMemory) gradients() []*memlayer.SparseRows { return []*memlayer.SparseRows{b.Gradient()} }
+func (b bagMemory) config() memlayer.Config           { return b.Config() }
+func (b bagMemory) outDim() int                       { return b.Values().Dim }
+
+type peerMemory struct {
+	*memlayer.HostPEER
+	cfg memlayer.Config
+	dim int
+}
+
+func (p peerMemory) forward(outs [][]float32, tokens int) ([]float32, error) {
+	return p.Forward(outs[0], outs[1], outs[2], outs[3], tokens)
+}
+func (p peerMemory) backward(dOut []float32) (dHalves, dKeys, dX []float32, err error) {
+	return p.Backward(dOut)
+}
+func (p peerMemory) gradients() []*memlayer.SparseRows {
+	up, values := p.Gradients()
+	return []*memlayer.SparseRows{values, up}
+}
+func (p peerMemory) config() memlayer.Config { return p.cfg }
+func (p peerMemory) outDim() int             { return p.dim }
 
 // Checkpoint names of a host table's optimizer state besides the moments ("/optimizer<table>/m" and "/v",
 // as the graph path names them): the per-row and running sums of log(1 − lr·wd) of memlayer.HostAdam.
@@ -72,22 +121,41 @@ func newHostPath(b compute.Backend, store *model.Store, modelFn ModelFn, split *
 	}
 	p := &hostPath{cfg: cfg, store: store, split: split}
 	byPath := map[string]*hostTable{}
-	for m, mem := range split.Memories {
-		tbl := byPath[mem.Table]
+	table := func(path string, m, slot int) (*hostTable, error) {
+		tbl := byPath[path]
 		if tbl == nil {
 			var err error
-			if tbl, err = p.takeTable(mem.Table); err != nil {
+			if tbl, err = p.takeTable(path); err != nil {
 				return nil, err
 			}
-			byPath[mem.Table] = tbl
+			byPath[path] = tbl
 			p.tables = append(p.tables, tbl)
 		}
-		tbl.bags = append(tbl.bags, m)
-		bag, err := memlayer.NewHostBag(mem.Config, tbl.values)
+		tbl.reads = append(tbl.reads, tableRead{m, slot})
+		return tbl, nil
+	}
+	for m, mem := range split.Memories {
+		values, err := table(mem.Table, m, 0)
 		if err != nil {
 			return nil, err
 		}
-		p.bags = append(p.bags, bag)
+		if mem.UpTable == "" {
+			bag, err := memlayer.NewHostBag(mem.Config, values.values)
+			if err != nil {
+				return nil, err
+			}
+			p.mems = append(p.mems, bagMemory{bag})
+			continue
+		}
+		up, err := table(mem.UpTable, m, 1)
+		if err != nil {
+			return nil, err
+		}
+		peer, err := memlayer.NewHostPEER(mem.Config, up.values, values.values)
+		if err != nil {
+			return nil, err
+		}
+		p.mems = append(p.mems, peerMemory{HostPEER: peer, cfg: mem.Config, dim: values.values.Dim})
 	}
 	if err := p.compile(b); err != nil {
 		return nil, err
@@ -221,10 +289,13 @@ func (p *hostPath) compile(b compute.Backend) error {
 		vjp, err := model.NewExec(b, p.store, func(scope *model.Scope, in []*Node) []*Node {
 			g := in[0].Graph()
 			p.store.SetTraining(g, true)
-			inputs, dh, dHalves, dKeys := in[:nIn], in[nIn], in[nIn+1], in[nIn+2]
+			// Σ out·d(out) over the outputs the host differentiated: h, halves, keys (and PEER's x).
+			inputs, cotangents := in[:nIn], in[nIn:]
 			outs := piece(scope, inputs)
-			surrogate := Add(Add(ReduceAllSum(Mul(outs[0], dh)), ReduceAllSum(Mul(outs[2], dHalves))),
-				ReduceAllSum(Mul(outs[3], dKeys)))
+			surrogate := ReduceAllSum(Mul(outs[0], cotangents[0]))
+			for i, d := range cotangents[1:] {
+				surrogate = Add(surrogate, ReduceAllSum(Mul(outs[2+i], d)))
+			}
 			vars := trainableVariables(p.store, g)
 			p.vjpVars[m] = vars
 			var wrt []*Node // the residual h and the bag; tokens have no gradient
@@ -309,7 +380,7 @@ func (p *hostPath) forward(tokens *tensors.Tensor) (last []*tensors.Tensor, inpu
 		if err != nil {
 			return nil, nil, fmt.Errorf("piece %d: %s", m, oneLine(err.Error()))
 		}
-		flat := make([][]float32, 3)
+		flat := make([][]float32, len(outs)-1)
 		for i := range flat {
 			if flat[i], err = tensors.CopyFlatData[float32](outs[1+i]); err != nil {
 				return nil, nil, err
@@ -318,11 +389,11 @@ func (p *hostPath) forward(tokens *tensors.Tensor) (last []*tensors.Tensor, inpu
 		}
 		h := outs[0]
 		tokens := h.Shape().Dimensions[0] * h.Shape().Dimensions[1]
-		bag, err := p.bags[m].Forward(flat[0], flat[1], flat[2], tokens)
+		bag, err := p.mems[m].forward(flat, tokens)
 		if err != nil {
 			return nil, nil, fmt.Errorf("memory layer %d: %s", m, err)
 		}
-		in = []*tensors.Tensor{h, tensors.FromFlatDataAndDimensions(bag, tokens, p.bags[m].Values().Dim)}
+		in = []*tensors.Tensor{h, tensors.FromFlatDataAndDimensions(bag, tokens, p.mems[m].outDim())}
 	}
 	return in, inputs, nil
 }
@@ -351,9 +422,9 @@ func (p *hostPath) trainStep(tokens, targets, mask *tensors.Tensor, lr, valueLR 
 
 	var valueSumSq float64
 	for _, tbl := range p.tables {
-		parts := make([]*memlayer.SparseRows, len(tbl.bags))
-		for i, m := range tbl.bags {
-			parts[i] = p.bags[m].Gradient()
+		parts := make([]*memlayer.SparseRows, len(tbl.reads))
+		for i, r := range tbl.reads {
+			parts[i] = p.mems[r.m].gradients()[r.slot]
 		}
 		memlayer.MergeSparseRows(&tbl.grad, parts...)
 		for _, g := range tbl.grad.Grad {
@@ -389,24 +460,27 @@ func (p *hostPath) trainStep(tokens, targets, mask *tensors.Tensor, lr, valueLR 
 }
 
 // backward takes the gradients of piece m's outputs h (dh) and of memory layer m's bag (dBag), runs the
-// bag's backward and the piece's VJP, adds the piece's variable gradients to grads and returns the
+// memory's backward and the piece's VJP, adds the piece's variable gradients to grads and returns the
 // gradients of the piece's inputs (nil for piece 0).
 func (p *hostPath) backward(m int, inputs []*tensors.Tensor, dh, dBag *tensors.Tensor, grads map[string]*tensors.Tensor) (dhIn, dBagIn *tensors.Tensor, err error) {
-	var dHalves, dKeys []float32
+	var dHalves, dKeys, dX []float32
 	if err := tensors.ConstFlatData(dBag, func(d []float32) {
-		dHalves, dKeys, _, err = p.bags[m].Backward(d)
+		dHalves, dKeys, dX, err = p.mems[m].backward(d)
 	}); err != nil {
 		return nil, nil, err
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	c := p.bags[m].Config()
+	c := p.mems[m].config()
 	tokens := dh.Shape().Dimensions[0] * dh.Shape().Dimensions[1]
 	half := c.KDim / 2
 	args := append(anys(inputs), dh,
 		tensors.FromFlatDataAndDimensions(dHalves, c.Heads, 2, tokens, half),
 		tensors.FromFlatDataAndDimensions(dKeys, c.Heads, 2, c.NKeys, half))
+	if dX != nil {
+		args = append(args, tensors.FromFlatDataAndDimensions(dX, tokens, len(dX)/tokens))
+	}
 	outs, err := p.vjps[m].Exec(args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("piece %d backward: %s", m, oneLine(err.Error()))

@@ -103,11 +103,11 @@ func requireSameRun(t *testing.T, what string, a, b *Summary, pa, pb map[string]
 	}
 }
 
-// TestHostPathMatchesGraphPath trains memory and Memory+ models from the same initialisation on both
+// TestHostPathMatchesGraphPath trains memory, Memory+ and PEER models from the same initialisation on both
 // paths. With the same value-update rule (sparse), 1 and 10 steps give the same losses and parameters
 // within float32 tolerance; the first step also equals the graph path's dense rule.
 func TestHostPathMatchesGraphPath(t *testing.T) {
-	for _, kind := range []lm.Kind{lm.KindMemory, lm.KindMemoryPlus} {
+	for _, kind := range []lm.Kind{lm.KindMemory, lm.KindMemoryPlus, lm.KindPEER} {
 		t.Run(string(kind), func(t *testing.T) {
 			mc := tinyLM(t, kind)
 			for _, steps := range []int{1, 10} {
@@ -141,7 +141,7 @@ func TestHostPathMatchesGraphPath(t *testing.T) {
 // TestHostPathResumeIsExact: on the host path, 12 steps straight and 6 + interruption + resume + 6 give
 // bitwise-equal losses, graph variables, value tables and value optimizer state.
 func TestHostPathResumeIsExact(t *testing.T) {
-	for _, kind := range []lm.Kind{lm.KindMemory, lm.KindMemoryPlus} {
+	for _, kind := range []lm.Kind{lm.KindMemory, lm.KindMemoryPlus, lm.KindPEER} {
 		t.Run(string(kind), func(t *testing.T) {
 			mc := tinyLM(t, kind)
 			cfg := lmTrainConfig(12, PathHost, "")
@@ -190,8 +190,8 @@ func TestHostPathResumeIsExact(t *testing.T) {
 					t.Errorf("value table %s or its optimizer state differs between the straight and the resumed run", a.path)
 				}
 			}
-			if len(straight.host.tables) != map[lm.Kind]int{lm.KindMemory: 1, lm.KindMemoryPlus: 1}[kind] {
-				t.Errorf("%d value tables, want one", len(straight.host.tables))
+			if want := map[lm.Kind]int{lm.KindMemory: 1, lm.KindMemoryPlus: 1, lm.KindPEER: 2}[kind]; len(straight.host.tables) != want {
+				t.Errorf("%d host tables, want %d", len(straight.host.tables), want)
 			}
 		})
 	}
