@@ -17,7 +17,7 @@
 // The value table can also live in host memory (HostLayer, HostValues): the
 // graph computes the sub-key scores and the query/key gradients, the host does
 // the top-k, the embedding bag, a sparse gradient of the touched rows and a
-// sparse optimizer step (SparseSGD, SparseAdam), so a step's cost does not
+// sparse optimizer step (SparseSGD, HostAdam), so a step's cost does not
 // grow with the table. It computes the same numbers as Layer (tested); on the
 // pure-Go backend it is several times faster, while Layer is what composes
 // inside a GoMLX model and what XLA/GPU backends should run.

@@ -30,6 +30,7 @@ type specFlags struct {
 	overwrite   *bool
 	checkpoints *string
 	resume      *bool
+	memoryPath  *string
 }
 
 func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
@@ -50,11 +51,38 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
 	f.checkpoints = fs.String("checkpoint-dir", "", "checkpoint directory (default checkpoints/<name>-seed<N>)")
 	f.resume = fs.Bool("resume", false, "continue from the last checkpoint in --checkpoint-dir")
+	f.memoryPath = addMemoryPathFlag(fs)
 	return f
+}
+
+// addMemoryPathFlag registers --memory-path.
+func addMemoryPathFlag(fs *flag.FlagSet) *string {
+	return fs.String("memory-path", "auto", "where memory layers run: host (value tables in host memory, sparse updates; "+
+		"memory and memory+ models), graph (one compiled graph; XLA/GPU, PEER), or auto (host on the Go backend)")
+}
+
+// memoryPath resolves --memory-path on the backend --backend selects: "" leaves
+// the choice to lab's default for the model (the host path where it has one) on the Go backend.
+func memoryPath(flagValue, backendFlag string) (string, error) {
+	switch flagValue {
+	case "auto":
+		if backend.IsGo(backendFlag) {
+			return "", nil
+		}
+		return train.PathGraph, nil
+	case train.PathGraph, train.PathHost:
+		return flagValue, nil
+	}
+	return "", usagef("--memory-path=%q: must be auto, graph or host", flagValue)
 }
 
 func (f *specFlags) resolve() (*lab.Plan, string, error) {
 	f.spec.Model = lm.Kind(f.model)
+	path, err := memoryPath(*f.memoryPath, *f.backend)
+	if err != nil {
+		return nil, "", err
+	}
+	f.spec.MemoryPath = path
 	plan, err := lab.Build(f.spec)
 	if err != nil {
 		return nil, "", usagef("%v", err)

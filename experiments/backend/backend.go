@@ -68,6 +68,17 @@ func Resolve(flagValue string) (spec string, err error) {
 	return spec, nil
 }
 
+// IsGo reports whether flagValue (resolved as by [Resolve]) selects the pure-Go backend; false when it
+// names no known backend.
+func IsGo(flagValue string) bool {
+	spec, err := Resolve(flagValue)
+	if err != nil {
+		return false
+	}
+	name, _, _ := splitSpec(spec)
+	return name == GoName
+}
+
 // splitSpec separates "name:config" and checks the name.
 func splitSpec(spec string) (name, config string, err error) {
 	name, config, _ = strings.Cut(spec, ":")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/memlayer"
 )
 
 var (
@@ -295,7 +296,8 @@ func TestHostBagMatchesGraph(t *testing.T) {
 	in.table.Bag(in.idx, in.w, in.b, out)
 	near("host bag", out, graph(bagForwardGraph)[0])
 
-	dWeights, grad := in.table.BagBackward(in.idx, in.w, in.b, in.dy)
+	grad := &memlayer.SparseRows{}
+	dWeights := in.table.BagBackward(in.idx, in.w, in.b, in.dy, grad)
 	g := graph(bagBackwardGraph)
 	near("host table gradient", grad.Dense(in.rows), g[0])
 	near("host weights gradient", dWeights, g[1])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/memlayers/memlayers/experiments/results"
 )
@@ -41,6 +42,15 @@ func (p *Plan) configRecord() map[string]any {
 	}
 }
 
+// retiredFields are config fields that no longer exist and never changed a
+// run when they held this value: files that recorded them keep their
+// identity. The memory layer's own value learning rate (always 0 in
+// recorded runs) moved to the training config, the one place for it.
+var retiredFields = []struct {
+	key, field string
+	value      any
+}{{"model", "memory.value_lr", 0.0}}
+
 // identityFields returns the compacted JSON of each identity key present in
 // a recorded config; identity and staleKeys both compare these.
 func identityFields(config json.RawMessage) (map[string]string, error) {
@@ -48,19 +58,64 @@ func identityFields(config json.RawMessage) (map[string]string, error) {
 	if err := json.Unmarshal(config, &fields); err != nil {
 		return nil, fmt.Errorf("lab: recorded config: %w", err)
 	}
+	for _, r := range retiredFields {
+		if raw, ok := fields[r.key]; ok {
+			fields[r.key] = dropRetired(raw, strings.Split(r.field, "."), r.value)
+		}
+	}
 	out := make(map[string]string, len(identityKeys))
 	for _, k := range identityKeys {
 		v, found := fields[k]
 		if !found {
 			continue
 		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, v); err != nil {
+		canon, err := canonicalJSON(v)
+		if err != nil {
 			return nil, fmt.Errorf("lab: recorded config %q: %w", k, err)
 		}
-		out[k] = buf.String()
+		out[k] = canon
 	}
 	return out, nil
+}
+
+// dropRetired removes the field at path from a JSON object when it holds
+// value (the JSON is returned unchanged otherwise).
+func dropRetired(raw json.RawMessage, path []string, value any) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return raw
+	}
+	sub, ok := obj[path[0]]
+	if !ok {
+		return raw
+	}
+	if len(path) > 1 {
+		obj[path[0]] = dropRetired(sub, path[1:], value)
+	} else {
+		var v any
+		if err := json.Unmarshal(sub, &v); err != nil || v != value {
+			return raw
+		}
+		delete(obj, path[0])
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// canonicalJSON re-encodes a JSON value with object keys sorted, so that
+// two encodings of one config compare equal whatever their key order.
+func canonicalJSON(raw json.RawMessage) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(v)
+	return string(out), err
 }
 
 // identity is the canonical JSON of a config's identity keys; ok is false

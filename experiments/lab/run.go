@@ -45,7 +45,13 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	}()
 	cfg := plan.Model
 	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
-	tr, err := train.New(b, modelFn, plan.Train, plan.Tokenizer, plan.Dataset)
+	var split *lm.SplitModel
+	if plan.Train.MemoryPath == train.PathHost {
+		if split, err = cfg.Split(); err != nil {
+			return nil, err
+		}
+	}
+	tr, err := train.NewSplit(b, modelFn, split, plan.Train, plan.Tokenizer, plan.Dataset)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +69,12 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		return nil, err
 	}
 	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "%s: %s model, %s params (%s memory values), %s params read and %s FLOPs per token; %s\n",
-			plan.Spec.Label(), cfg.Model, human(acc.TotalParams), human(acc.MemoryValueParams),
+		where := ""
+		if plan.Train.MemoryPath != "" {
+			where = fmt.Sprintf(", memory layers on the %s path", plan.Train.MemoryPath)
+		}
+		fmt.Fprintf(opts.Progress, "%s: %s model%s, %s params (%s memory values), %s params read and %s FLOPs per token; %s\n",
+			plan.Spec.Label(), cfg.Model, where, human(acc.TotalParams), human(acc.MemoryValueParams),
 			human(acc.ActiveParamsPerToken), human(acc.FLOPsPerToken), plan.Dataset.Stats())
 	}
 	_, err = tr.Run(ctx, train.Options{

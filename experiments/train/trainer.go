@@ -24,6 +24,7 @@ import (
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/data"
 	"github.com/memlayers/memlayers/experiments/eval"
+	"github.com/memlayers/memlayers/experiments/lm"
 	"github.com/memlayers/memlayers/experiments/results"
 	"github.com/memlayers/memlayers/memlayer"
 )
@@ -39,6 +40,7 @@ type ModelFn func(scope *model.Scope, tokens *Node) (logits, aux *Node)
 type Trainer struct {
 	backend compute.Backend
 	modelFn ModelFn
+	split   *lm.SplitModel // the model cut at its memory layers (host path)
 	cfg     Config
 	tok     data.Tokenizer
 	ds      *data.Dataset
@@ -47,7 +49,8 @@ type Trainer struct {
 	dataHash string
 	batcher  *data.Batcher
 	store    *model.Store
-	stepExec *model.Exec
+	stepExec *model.Exec // the graph path's step
+	host     *hostPath   // the host path, prepared by Run
 	eval     *Evaluator
 
 	// Loop state, all saved in checkpoints.
@@ -62,13 +65,26 @@ type Trainer struct {
 	ran bool
 }
 
-// New prepares a run: it packs ds.Documents into windows of cfg.SeqLen+1 tokens (data.PackDocuments; with
-// cfg.ShuffleDocuments packed again in a new order every epoch, data.NewRepackingBatcher), deals them with a
-// data.Batcher seeded by cfg.Seed, and creates an empty model.Store whose random
-// number generator is seeded by cfg.Seed. Nothing is compiled until Run.
+// New prepares a run on the graph path: it packs ds.Documents into windows of cfg.SeqLen+1 tokens
+// (data.PackDocuments; with cfg.ShuffleDocuments packed again in a new order every epoch,
+// data.NewRepackingBatcher), deals them with a data.Batcher seeded by cfg.Seed, and creates an empty
+// model.Store whose random number generator is seeded by cfg.Seed. Nothing is compiled until Run.
 func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds *data.Dataset) (*Trainer, error) {
+	if cfg.path() == PathHost {
+		return nil, errors.New(`train: memory_path="host" needs the model cut at its memory layers: use NewSplit`)
+	}
+	return NewSplit(b, modelFn, nil, cfg, tok, ds)
+}
+
+// NewSplit is New for a model that also comes cut at its memory layers (lm.Config.Split), so that it can
+// train on either path: cfg.MemoryPath chooses. modelFn is the whole model: the graph path runs it, and the
+// host path builds it once to create and initialise the variables exactly as the graph path would.
+func NewSplit(b compute.Backend, modelFn ModelFn, split *lm.SplitModel, cfg Config, tok data.Tokenizer, ds *data.Dataset) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.path() == PathHost && split == nil {
+		return nil, errors.New(`train: memory_path="host": the model has no split (a model without memory layers trains on the graph path)`)
 	}
 	switch {
 	case b == nil:
@@ -100,8 +116,11 @@ func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds 
 		return nil, fmt.Errorf("train: seeding the random number generator: %s", oneLine(err.Error()))
 	}
 	t := &Trainer{
-		backend: b, modelFn: modelFn, cfg: cfg, tok: tok, ds: ds,
+		backend: b, modelFn: modelFn, split: split, cfg: cfg, tok: tok, ds: ds,
 		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store,
+	}
+	if cfg.path() == PathHost {
+		return t, nil // compiled by Run, once a checkpoint has been loaded (see prepareHost)
 	}
 	t.stepExec, err = model.NewExec(b, store, t.stepGraph)
 	if err != nil {
@@ -118,8 +137,27 @@ func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds 
 // Store holds the model's variables (and, under OptimizerScope, AdamW's moments).
 func (t *Trainer) Store() *model.Store { return t.store }
 
-// Evaluator scores the trainer's model; use it after Run for custom evaluations.
+// Evaluator scores the trainer's model; use it after Run for custom evaluations (on the host path it
+// exists only once Run has started).
 func (t *Trainer) Evaluator() *Evaluator { return t.eval }
+
+// prepareHost sets up the host path after a checkpoint (if any) has been attached to the store, so that
+// the value tables come from it.
+func (t *Trainer) prepareHost() error {
+	if t.cfg.path() != PathHost || t.host != nil {
+		return nil
+	}
+	err := catch(func() error {
+		var err error
+		t.host, err = newHostPath(t.backend, t.store, t.modelFn, t.split, t.cfg)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("train: %s", strings.TrimPrefix(oneLine(err.Error()), "train: "))
+	}
+	t.eval = newEvaluator(t.tok, t.cfg.SeqLen, t.cfg.BatchSize, t.cfg.MaxAnswerTokens, t.host.evaluate)
+	return nil
+}
 
 // Config returns the run's configuration.
 func (t *Trainer) Config() Config { return t.cfg }
@@ -173,13 +211,13 @@ func (t *Trainer) trainStep(b data.Batch) (res stepResult, err error) {
 		mask = append(mask, b.Mask[i]...)
 	}
 	factor := t.cfg.LRFactor(t.step + 1)
-	outs, err := t.stepExec.Call(
-		tensors.FromFlatDataAndDimensions(tokens, bs, T),
-		tensors.FromFlatDataAndDimensions(targets, bs, T),
-		tensors.FromFlatDataAndDimensions(mask, bs, T),
-		float32(t.cfg.LR*factor),
-		float32(t.cfg.valueLR()*factor),
-	)
+	tokT := tensors.FromFlatDataAndDimensions(tokens, bs, T)
+	tgtT := tensors.FromFlatDataAndDimensions(targets, bs, T)
+	maskT := tensors.FromFlatDataAndDimensions(mask, bs, T)
+	if t.host != nil {
+		return t.host.trainStep(tokT, tgtT, maskT, t.cfg.LR*factor, t.cfg.valueLR()*factor, t.step+1)
+	}
+	outs, err := t.stepExec.Call(tokT, tgtT, maskT, float32(t.cfg.LR*factor), float32(t.cfg.valueLR()*factor))
 	if err != nil {
 		return res, errors.New(oneLine(err.Error()))
 	}
@@ -344,6 +382,9 @@ func (t *Trainer) Run(ctx context.Context, opts Options) (*Summary, error) {
 			return nil, err
 		}
 	}
+	if err := t.prepareHost(); err != nil {
+		return nil, err
+	}
 	run := opts.Results
 	if run != nil {
 		if run.StartedAt.IsZero() {
@@ -471,6 +512,9 @@ func (t *Trainer) Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err := save(); err != nil {
 		return finish(err)
 	}
+	if t.host != nil {
+		t.host.sync() // the tables hold the final model for whoever reads them
+	}
 	t.fillSummary(sum, handler)
 	sum.Final = map[string]float64{}
 	if n := len(t.evals); n > 0 {
@@ -512,6 +556,10 @@ func (t *Trainer) fillSummary(sum *Summary, h *checkpoint.Handler) {
 			count(v.Path(), v.Name(), v.Shape().Size())
 		}
 	}
+	if t.host != nil {
+		sum.Params += t.host.valueParams()
+		sum.ValueParams += t.host.valueParams()
+	}
 	if h != nil {
 		for key, value := range h.LoadedVariables() {
 			path, ok := strings.CutPrefix(key, "var:")
@@ -525,6 +573,9 @@ func (t *Trainer) fillSummary(sum *Summary, h *checkpoint.Handler) {
 
 // evaluate computes the metrics of one evaluation at the current step.
 func (t *Trainer) evaluate(ctx context.Context, opts Options) (map[string]float64, error) {
+	if t.host != nil {
+		t.host.sync()
+	}
 	metrics := map[string]float64{}
 	if t.lossCount > 0 {
 		metrics["train_loss"] = t.lossSum / float64(t.lossCount)
@@ -635,6 +686,19 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 		return nil, corruptCheckpointError(dir, names,
 			fmt.Errorf("inconsistent: global_step %d but training state step %d", globalStep, st.Step))
 	}
+	if t.cfg.path() == PathGraph {
+		// A host-path checkpoint holds value tables with pending weight decay (memlayer.HostAdam).
+		var loaded []string
+		for key := range handler.LoadedVariables() {
+			if path, ok := strings.CutPrefix(key, "var:"); ok {
+				loaded = append(loaded, path)
+			}
+		}
+		sort.Strings(loaded)
+		if err := catch(func() error { return applyPendingDecay(t.store, loaded) }); err != nil {
+			return nil, corruptCheckpointError(dir, names, err)
+		}
+	}
 	if err := t.batcher.SetState(st.Batcher); err != nil {
 		return nil, fmt.Errorf("train: checkpoint %s: %s; use a new --checkpoint-dir", latest, oneLine(err.Error()))
 	}
@@ -682,6 +746,12 @@ func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error 
 		return fmt.Errorf("train: encoding the training state: %s", oneLine(err.Error()))
 	}
 	t.store.SetParam(StateParam, string(text))
+	if t.host != nil {
+		if err := t.host.exportToStore(); err != nil {
+			return err
+		}
+		defer func() { _ = t.host.dropFromStore() }()
+	}
 	if err := catch(h.Save); err != nil {
 		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s", t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
 	}
