@@ -3,10 +3,10 @@
 // layered, each importing only packages to its left (layering_test.go
 // checks it):
 //
-//	memlayer ──► lm ───────────────────┐
-//	data ──┬───────────────────────────┤
-//	eval ──┴──► train ─────────────────┼──► lab ──► cmd/memlab, notebooks/
-//	plot ──────────────────────────────┘
+//	memlayer ──► lm ──┐
+//	data ─────────────┼──► train ──► lab ──► cmd/memlab, notebooks/
+//	eval ─────────────┘               ▲
+//	plot ─────────────────────────────┘
 //
 //	used throughout: results (the JSON record of a run, with its provenance)
 //	                 and backend (which GoMLX backend to run; never downloads)
@@ -17,9 +17,10 @@
 //	  nbhelp  what the GoNB notebooks share (output folders, RERUN, recall results)
 //
 // data makes the datasets and tokenizers (plain Go, no GoMLX); lm builds the
-// language models (dense, MoE, PEER, memory, Memory+) and counts their
-// parameters and FLOPs; eval scores answers; train trains and evaluates any
-// model on a dataset, with checkpoints; lab turns a named run or sweep
+// language models (dense, MoE, PEER, memory, Memory+), counts their
+// parameters and FLOPs, and splits them at their memory layers for the host
+// path; eval scores answers; train trains and evaluates a model on a dataset,
+// with checkpoints; lab turns a named run or sweep
 // (preset, model, dataset, seed) into trained and recorded runs, their tables
 // and charts, the paper's claims and results/REPORT.md. The CLI and the
 // notebooks sit on top and do most of their work through lab.

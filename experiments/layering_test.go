@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"backend": {},
 	"results": {"backend"},
 	"lm":      {"memlayer"},
-	"train":   {"memlayer", "data", "eval", "results", "backend"},
+	"train":   {"memlayer", "data", "eval", "lm", "results", "backend"},
 	"lab":     {"memlayer", "data", "eval", "lm", "train", "plot", "results", "backend"},
 	"recall":  {"memlayer", "results", "backend"},
 	"bench":   {"memlayer", "plot", "results", "backend"},
