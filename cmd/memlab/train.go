@@ -132,11 +132,28 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// printFinal prints a run's final metrics on one line. A metric the run did
+// not measure (e.g. text NLL: a facts file has no held-out text) reads "n/a",
+// never a zero that looks like a perfect score.
 func printFinal(w io.Writer, run *results.Run) {
 	m := run.Final
-	fmt.Fprintf(w, "%s: held-out QA EM %.1f%% F1 %.1f%% answer NLL %.3f | seen QA EM %.1f%% | text NLL %.3f | %.0f tok/s, %.0fs\n",
-		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], m["val_nll"],
-		m["tokens_per_second"], run.WallSeconds)
+	fmt.Fprintf(w, "%s: held-out QA EM %s F1 %s answer NLL %s | seen QA EM %s | text NLL %s | %.0f tok/s, %.0fs\n",
+		run.Name, percent(m, "eval_qa_em"), percent(m, "eval_qa_f1"), nats(m, "eval_qa_nll"), percent(m, "train_qa_em"),
+		nats(m, "val_nll"), m["tokens_per_second"], run.WallSeconds)
+}
+
+func percent(m map[string]float64, key string) string {
+	if v, ok := m[key]; ok {
+		return fmt.Sprintf("%.1f%%", 100*v)
+	}
+	return "n/a"
+}
+
+func nats(m map[string]float64, key string) string {
+	if v, ok := m[key]; ok {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return "n/a"
 }
 
 // interrupted is a run stopped by SIGINT/SIGTERM after saving a checkpoint:

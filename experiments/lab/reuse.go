@@ -28,15 +28,16 @@ var identityKeys = []string{"preset", "model", "train", "tokenizer", "dataset", 
 var identityLabels = map[string]string{"preset": "preset", "model": "model config", "train": "training config",
 	"tokenizer": "tokenizer", "dataset": "dataset size", "dataset_name": "dataset", "eval": "evaluation settings"}
 
-// configRecord is the config a run records in its results file.
+// configRecord is the config a run records in its results file (its dataset
+// named as recordedDataset names it).
 func (p *Plan) configRecord() map[string]any {
-	dataset := p.Spec.Dataset
-	if dataset == "" {
-		dataset = "bios"
+	spec := p.Spec
+	if spec.Dataset != "" {
+		spec.Dataset = p.recordedDataset()
 	}
 	return map[string]any{
-		"spec": p.Spec, "preset": p.Preset.Name, "model": p.Model, "train": p.Train,
-		"tokenizer": p.Tokenizer.Name(), "dataset": p.Dataset.Stats(), "dataset_name": dataset,
+		"spec": spec, "preset": p.Preset.Name, "model": p.Model, "train": p.Train,
+		"tokenizer": p.Tokenizer.Name(), "dataset": p.Dataset.Stats(), "dataset_name": p.recordedDataset(),
 		"eval": map[string]int{"qa_limit": p.Preset.EvalQALimit, "val_windows": len(p.ValWindows)},
 	}
 }

@@ -24,6 +24,16 @@ type Options struct {
 	RepoDir       string // for the git commit in the provenance ("" = current dir)
 }
 
+// recordedDataset names the plan's data as results files record it: "bios"
+// (the default), a real-facts name, or "tsv:PATH" with PATH relative to the
+// repository root, never a path of the machine that made the file.
+func (p *Plan) recordedDataset() string {
+	if p.Spec.Dataset == "" {
+		return "bios"
+	}
+	return results.RecordedDataset(".", p.Spec.Dataset)
+}
+
 // Run trains and evaluates one spec and returns its filled results record.
 // The caller writes it (results.Write). Panics from graph building become
 // errors.
@@ -44,6 +54,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	}
 	run = &results.Run{Experiment: experiment, Name: plan.Spec.Label()}
 	run.Start(opts.RepoDir)
+	run.Dataset = plan.recordedDataset()
 	acc := lm.Count(cfg)
 	record := plan.configRecord()
 	record["accounting"] = acc
