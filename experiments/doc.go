@@ -13,8 +13,10 @@
 //
 //	beside the ladder, on memlayer, plot, results and backend:
 //	  recall  the toy associative-recall task (memlab demo, notebook 01)
-//	  bench   the layer's speed against a copy, a SwiGLU FFN and PyTorch (memlab bench)
 //	  nbhelp  what the GoNB notebooks share (output folders, RERUN, recall results)
+//	and beside cmd/memlab, on top of lab:
+//	  bench   the layer's speed against a copy, a SwiGLU FFN and PyTorch, and the
+//	          presets' models training on each memory path (memlab bench)
 //
 // data makes the datasets and tokenizers (plain Go, no GoMLX); lm builds the
 // language models (dense, MoE, PEER, memory, Memory+), counts their

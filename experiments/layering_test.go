@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"train":   {"memlayer", "data", "eval", "lm", "results", "backend"},
 	"lab":     {"memlayer", "data", "eval", "lm", "train", "plot", "results", "backend"},
 	"recall":  {"memlayer", "results", "backend"},
-	"bench":   {"memlayer", "plot", "results", "backend"},
+	"bench":   {"memlayer", "lm", "train", "lab", "plot", "results", "backend"},
 	"nbhelp":  {"memlayer", "recall", "plot", "results", "backend"},
 }
 
