@@ -86,17 +86,16 @@ type LMPoint struct {
 
 // LMReport is what `memlab bench --parts lm` writes to results/bench/lm-train-<name>.json.
 type LMReport struct {
-	Name             string          `json:"name"`
-	Backend          backend.Info    `json:"backend"`
-	Machine          results.Machine `json:"machine"`
-	Git              results.Git     `json:"git"`
-	GoDebug          string          `json:"godebug"`
-	LoadAverageStart float64         `json:"load_average_start,omitempty"`
-	LoadAverageEnd   float64         `json:"load_average_end,omitempty"`
-	StartedAt        time.Time       `json:"started_at"`
-	FinishedAt       time.Time       `json:"finished_at"`
-	WallSeconds      float64         `json:"wall_seconds"`
-	Config           LMConfig        `json:"config"`
+	Name string `json:"name"`
+	// Provenance's dataset is the preset's synthetic biographies ("bios"), its seed Config.Seed.
+	results.Provenance
+	GoDebug          string    `json:"godebug"`
+	LoadAverageStart float64   `json:"load_average_start,omitempty"`
+	LoadAverageEnd   float64   `json:"load_average_end,omitempty"`
+	StartedAt        time.Time `json:"started_at"`
+	FinishedAt       time.Time `json:"finished_at"`
+	WallSeconds      float64   `json:"wall_seconds"`
+	Config           LMConfig  `json:"config"`
 	// TokensPerStep is batch × sequence length of the preset.
 	TokensPerStep int       `json:"tokens_per_step"`
 	Models        []LMPoint `json:"models"`
@@ -127,7 +126,8 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &LMReport{Name: name, Backend: backend.Describe(b), Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir),
+	r := &LMReport{Name: name, Provenance: results.Provenance{Seed: c.Seed, Dataset: "bios", Backend: backend.Describe(b),
+		Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir)},
 		GoDebug: godebug, StartedAt: time.Now().UTC(), Config: c, LoadAverageStart: loadAverage()}
 	cases := lmCases(c)
 	rounds := make([][]float64, len(cases)) // seconds per step, per round
