@@ -21,7 +21,6 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/data"
 	"github.com/memlayers/memlayers/experiments/eval"
 	"github.com/memlayers/memlayers/experiments/lm"
@@ -354,184 +353,35 @@ func (t *Trainer) Run(ctx context.Context, opts Options) (*Summary, error) {
 		return nil, errors.New("train: Run was already called on this Trainer; create a new one with New")
 	}
 	t.ran = true
-	if opts.ProgressEvery <= 0 {
-		opts.ProgressEvery = max(1, t.cfg.Steps/20)
-	}
-	if opts.ProgressInterval <= 0 {
-		opts.ProgressInterval = 30 * time.Second
-	}
-	if opts.KeepCheckpoints == 0 {
-		opts.KeepCheckpoints = 2
-	}
-	var modelJSON []byte
-	if opts.ModelConfig != nil {
-		var err error
-		if modelJSON, err = json.Marshal(opts.ModelConfig); err != nil {
-			return nil, fmt.Errorf("train: model config cannot be encoded as JSON: %s", oneLine(err.Error()))
-		}
-	}
-	out := opts.Progress
-	if out == nil {
-		out = io.Discard
-	}
-
-	var handler *checkpoint.Handler
-	if opts.CheckpointDir != "" {
-		var err error
-		if handler, err = t.openCheckpoint(opts, modelJSON, out); err != nil {
-			return nil, err
-		}
-	}
-	if err := t.prepareHost(); err != nil {
+	r, err := t.begin(ctx, opts)
+	if err != nil {
 		return nil, err
 	}
-	run := opts.Results
-	if run != nil {
-		if run.StartedAt.IsZero() {
-			run.Start(".")
-		}
-		run.Seed = t.cfg.Seed
-		run.Backend = backend.Describe(t.backend)
-		if len(run.Config) == 0 {
-			_ = run.SetConfig(struct {
-				Train     Config          `json:"train"`
-				Model     json.RawMessage `json:"model,omitempty"`
-				Tokenizer string          `json:"tokenizer"`
-				Dataset   string          `json:"dataset"`
-			}{t.cfg, modelJSON, t.tok.Name(), t.ds.Name})
-		}
-	}
-
-	sum := &Summary{StartStep: t.step, Steps: t.cfg.Steps, CheckpointDir: opts.CheckpointDir}
-	lastSaved := -1
-	if opts.Resume && handler != nil && t.step > 0 {
-		lastSaved = t.step
-	}
-	save := func() error {
-		if handler == nil || lastSaved == t.step {
-			return nil
-		}
-		if err := t.saveCheckpoint(handler, modelJSON); err != nil {
-			return err
-		}
-		lastSaved = t.step
-		return nil
-	}
-	finish := func(err error) (*Summary, error) {
-		t.fillSummary(sum, handler)
-		if run != nil {
-			run.Evals = append([]results.EvalPoint(nil), t.evals...)
-			run.Finish()
-		}
-		return sum, err
-	}
-	interrupted := func() (*Summary, error) {
-		sum.Interrupted = true
-		if handler == nil || t.step == 0 {
-			return finish(&InterruptedError{Step: t.step})
-		}
-		if err := save(); err != nil {
-			return finish(fmt.Errorf("train: interrupted at step %d, but saving the checkpoint failed: %w", t.step, err))
-		}
-		return finish(&InterruptedError{Step: t.step, Dir: opts.CheckpointDir})
-	}
-	evaluate := func() (bool, error) {
-		metrics, err := t.evaluate(ctx, opts)
-		if err != nil {
-			if ctx.Err() != nil {
-				return true, nil
-			}
-			return false, err
-		}
-		t.recordEval(metrics)
-		fmt.Fprintln(out, evalLine(t.step, metrics))
-		return false, nil
-	}
-
-	prog := newProgress(t.cfg, opts, out)
-	for {
+	for t.step < t.cfg.Steps {
 		if ctx.Err() != nil {
-			return interrupted()
+			return r.interrupted()
 		}
-		if t.cfg.EvalEvery > 0 && t.step > 0 && t.step < t.cfg.Steps && t.step%t.cfg.EvalEvery == 0 &&
-			t.lastEvalStep != t.step {
-			if cancelled, err := evaluate(); cancelled {
-				return interrupted()
+		if t.cfg.EvalEvery > 0 && t.step > 0 && t.step%t.cfg.EvalEvery == 0 && t.lastEvalStep != t.step {
+			if cancelled, err := r.evaluate(); cancelled {
+				return r.interrupted()
 			} else if err != nil {
-				return finish(err)
+				return r.finish(err)
 			}
-			prog.resetWindow()
 		}
-		if t.cfg.CheckpointEvery > 0 && t.step > 0 && t.step < t.cfg.Steps && t.step%t.cfg.CheckpointEvery == 0 {
-			if err := save(); err != nil {
-				return finish(err)
+		if t.cfg.CheckpointEvery > 0 && t.step > 0 && t.step%t.cfg.CheckpointEvery == 0 {
+			if err := r.save(); err != nil {
+				return r.finish(err)
 			}
-			prog.resetWindow()
+			r.prog.resetWindow()
 		}
-		if t.step >= t.cfg.Steps {
-			break
-		}
-
-		b := t.batcher.Next()
-		start := time.Now()
-		res, err := t.trainStep(b)
-		elapsed := time.Since(start)
-		if err != nil {
-			hint := ""
-			if opts.Resume && t.step == sum.StartStep && t.step > 0 {
-				hint = fmt.Sprintf(" (the checkpoint in %s may come from a different model; use a new --checkpoint-dir)", opts.CheckpointDir)
-			}
-			return finish(fmt.Errorf("train: step %d: %s%s", t.step+1, err, hint))
-		}
-		t.step++
-		bs, T := b.Size()
-		t.tokens += int64(bs * T)
-		t.trainSeconds += elapsed.Seconds()
-		sum.Loss, sum.GradNorm = res.loss, res.gradNorm
-		sum.Losses = append(sum.Losses, res.loss)
-		if math.IsNaN(res.loss) || math.IsInf(res.loss, 0) {
-			return finish(&NonFiniteLossError{Step: t.step, Loss: res.loss, GradClip: t.cfg.GradClip})
-		}
-		t.lossSum += res.loss
-		t.lossCount++
-		factor := t.cfg.LRFactor(t.step)
-		if opts.OnStep != nil {
-			opts.OnStep(StepInfo{Step: t.step, Loss: res.loss, CE: res.ce, GradNorm: res.gradNorm,
-				LR: t.cfg.LR * factor, ValueLR: t.cfg.valueLR() * factor, Tokens: t.tokens})
-		}
-		prog.step(t.step, res.loss, bs*T, elapsed)
-	}
-
-	if t.lastEvalStep != t.step || len(t.evals) == 0 {
-		if cancelled, err := evaluate(); cancelled {
-			return interrupted()
-		} else if err != nil {
-			return finish(err)
+		if err := r.trainStep(); err != nil {
+			return r.finish(err)
 		}
 	}
-	if err := save(); err != nil {
-		return finish(err)
+	if ctx.Err() != nil {
+		return r.interrupted()
 	}
-	if t.host != nil {
-		t.host.sync() // the tables hold the final model for whoever reads them
-	}
-	t.fillSummary(sum, handler)
-	sum.Final = map[string]float64{}
-	if n := len(t.evals); n > 0 {
-		for k, v := range t.evals[n-1].Metrics {
-			sum.Final[k] = v
-		}
-	}
-	sum.Final["steps"] = float64(t.step)
-	sum.Final["tokens"] = float64(t.tokens)
-	sum.Final["train_seconds"] = t.trainSeconds
-	sum.Final["tokens_per_second"] = sum.TokensPerSecond
-	sum.Final["params"] = float64(sum.Params)
-	sum.Final["value_params"] = float64(sum.ValueParams)
-	if run != nil {
-		run.Final = sum.Final
-	}
-	return finish(nil)
+	return r.end()
 }
 
 // fillSummary copies the loop state into sum. Parameters are counted over the store's variables plus,
