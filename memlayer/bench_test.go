@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model/initializer"
 )
 
-// Benchmarks at the configuration of the probe: model dim 256, 4 heads,
+// Benchmarks at the paper's small-layer sizes: model dim 256, 4 heads,
 // k_dim 256, knn 32, v_dim 256, 2048 tokens; each reports tokens/s so that the
 // memory layer and the SwiGLU FFN of the same width compare in one run:
 //

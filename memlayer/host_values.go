@@ -197,9 +197,8 @@ func grow(s []float32, n int) []float32 {
 
 // sortByRow sorts keys (row<<32 | read) by row, keeping reads in their
 // order within a row (so sums run in the same order every time): a
-// least-significant-digit radix sort on the row's two 16-bit halves, O(n)
-// where a comparison sort of the same keys was the backward's largest cost
-// after the row reads.
+// least-significant-digit radix sort on the row's two 16-bit halves, O(n):
+// a comparison sort of the same keys costs a large share of the backward.
 func sortByRow(keys []uint64) {
 	tmp := make([]uint64, len(keys))
 	var counts [1 << 16]int

@@ -11,9 +11,9 @@ import (
 // them (built with GOEXPERIMENT=simd, as the project's Makefile does).
 //
 // Every function here ends with VZEROUPPER (archsimd.ClearAVXUpperBits): Go
-// compiles scalar float code to legacy SSE instructions, and on our Xeon those
-// ran about 100× slower while the upper halves of the vector registers were
-// left dirty (measured: a scalar broadcast after axpy cost ~90 ns).
+// compiles scalar float code to legacy SSE instructions, which run very slowly
+// while the upper halves of the vector registers are dirty (measurements in
+// docs/performance.md).
 var (
 	hasAVX512 = archsimd.X86.AVX512()
 	hasFMA    = archsimd.X86.AVX2() && archsimd.X86.FMA()
@@ -152,8 +152,8 @@ func rowDots(table []float32, idx []int32, g []float32, out []float32, scratch [
 		}
 	}
 	// Reduce each row's 16 lanes to 4 with vector adds and stores only, then
-	// finish in scalar code after VZEROUPPER: a scalar store per row while the
-	// registers are dirty cost more than the row reads themselves.
+	// finish in scalar code after VZEROUPPER: no scalar code may run while the
+	// registers are dirty (see above).
 	for j := range idx {
 		v := archsimd.LoadFloat32x16Slice(partial[16*j:])
 		h := v.GetLo().Add(v.GetHi())
@@ -203,9 +203,8 @@ func bits16TrailingZeros(b uint16) int { return bits.TrailingZeros16(b) }
 
 // adamRows applies one step of the Adam rule to each rows[i] (a row of w, m
 // and v, d floats) with gradient row gradRows[i] of grads and decay factor
-// decay[i] (1 when decay is nil). The step's constants are broadcast once
-// for all rows: broadcasting scalar arguments per row cost ~3 µs a row on our
-// VMs (sixteen times the row's arithmetic).
+// decay[i] (1 when decay is nil). The step's constants are computed and
+// broadcast once for all rows, before any vector instruction (see above).
 func adamRows(w, m, v []float32, d int, rows, gradRows []int32, grads, decay []float32, k adamConsts) {
 	if !hasAVX512 || d%16 != 0 {
 		for i, r := range rows {
