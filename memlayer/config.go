@@ -30,8 +30,9 @@ type Config struct {
 	// of a value table shared by several layers (Memory+). Each layer keeps its
 	// own query projection and keys. Empty means the layer owns its table.
 	ValuesScope string `json:"values_scope,omitempty"`
-	// SwiLU gates the bag with silu(W1·x) and projects with W2 (Memory+):
-	// out = W2((bag) ⊙ silu(W1 x)).
+	// SwiLU gates the bag with silu(W1·x) and projects with W2, Memory+'s
+	// gate (the paper's "swilu"): out = W2((bag) ⊙ silu(W1 x)). It is not a
+	// SwiGLU feed-forward block, whose gate multiplies a third projection.
 	SwiLU bool `json:"swilu"`
 	// QKNorm normalises queries and sub-keys to unit length per half before
 	// scoring (Memory+ option for stability of large memories).

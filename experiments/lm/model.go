@@ -161,7 +161,7 @@ func (d *decoder) feedForward(i int) {
 		y, layerAux = moe(ls.In(ScopeFFN), d.cfg, x, d.residualStd)
 		d.aux = Add(d.aux, layerAux)
 	default:
-		y = swiGLU(ls.In(ScopeFFN), x, d.cfg.Hidden(), d.residualStd)
+		y = SwiGLU(ls.In(ScopeFFN), x, d.cfg.Hidden(), d.residualStd)
 	}
 	d.h = Add(d.h, y)
 }
@@ -275,8 +275,11 @@ func attention(scope *model.Scope, cfg Config, x, cos, sin, mask *Node, residual
 	return linear(out, proj(VarWO, std*residualStd))
 }
 
-// swiGLU is W2(silu(W1 x) ⊙ W3 x).
-func swiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64) *Node {
+// SwiGLU is LLaMA's feed-forward block, W2(silu(W1 x) ⊙ W3 x) without biases, on x [..., d] with a
+// hidden width hidden: the block a memory layer replaces. W1 and W3 are initialised N(0, 1/√d), W2
+// N(0, residualStd/√hidden). (Not to be confused with Memory+'s "swilu" gate, memlayer.Config.SwiLU,
+// which multiplies a memory's bag by silu(W1 x).)
+func SwiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64) *Node {
 	g := x.Graph()
 	d := x.Shape().Dimensions[x.Rank()-1]
 	w1 := normalVar(scope, VarExpertsW1, 1/math.Sqrt(float64(d)), d, hidden).NodeValue(g)
