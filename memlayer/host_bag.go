@@ -91,3 +91,17 @@ func (b *HostBag) Backward(dBag []float32) (dHalves, dKeys []float32, values *Sp
 	b.lookup.QueryKeyGrads(dWeights, b.halves, b.keys, dHalves, dKeys)
 	return dHalves, dKeys, &b.grad, nil
 }
+
+// BackwardValues is Backward for a model that trains nothing before the
+// memory layer: it computes only the table's gradient, skipping the query and
+// key gradients that nobody would use (valid until the next Backward).
+func (b *HostBag) BackwardValues(dBag []float32) (*SparseRows, error) {
+	if b.lookup == nil {
+		return nil, fmt.Errorf("memlayer: host bag BackwardValues called before Forward")
+	}
+	if want := b.lookup.Tokens * b.values.Dim; len(dBag) != want {
+		return nil, fmt.Errorf("memlayer: host bag BackwardValues: %d gradient values, want tokens·v_dim = %d", len(dBag), want)
+	}
+	sparseRowGradient(b.lookup.Indices, b.lookup.Weights, b.cfg.Heads*b.cfg.KNN, dBag, b.values.Dim, &b.grad)
+	return &b.grad, nil
+}
