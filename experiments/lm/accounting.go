@@ -41,6 +41,9 @@ type Accounting struct {
 	// The embedding lookup costs nothing; the output head costs d·V.
 	// A training step costs about 3× this (forward + backward).
 	FLOPsPerToken int64 `json:"flops_per_token"`
+	// LoRAParams is the number of low-rank adapter parameters (Config.LoRA), part of TotalParams. The
+	// forward adds each adapter's product to its weight, so FLOPsPerToken leaves them out.
+	LoRAParams int64 `json:"lora_params,omitempty"`
 	// AttentionFLOPsPerToken is the T-dependent part of FLOPsPerToken:
 	// 2·Layers·2·SeqLen·Dim.
 	AttentionFLOPsPerToken int64 `json:"attention_flops_per_token"`
@@ -118,6 +121,7 @@ func Count(cfg Config) Accounting {
 		attn := 4 * d * d
 		norms := 2 * d
 		layerParams += attn + norms
+		a.LoRAParams += 4 * cfg.LoRA.params(d, d)
 		a.ActiveParamsPerToken += attn + norms
 		macs += attn + 2*t*d
 		switch {
@@ -136,6 +140,7 @@ func Count(cfg Config) Accounting {
 			macs += d*e + k*3*d*f
 		default:
 			layerParams += 3 * d * f
+			a.LoRAParams += 2*cfg.LoRA.params(d, f) + cfg.LoRA.params(f, d)
 			a.ActiveParamsPerToken += 3 * d * f
 			macs += 3 * d * f
 		}
@@ -147,7 +152,7 @@ func Count(cfg Config) Accounting {
 	if !cfg.TiedEmbeddings {
 		a.EmbeddingParams += v * d
 	}
-	a.TotalParams = a.EmbeddingParams + a.MemoryValueParams + layerParams
+	a.TotalParams = a.EmbeddingParams + a.MemoryValueParams + layerParams + a.LoRAParams
 	a.FLOPsPerToken = 2 * macs
 	a.AttentionFLOPsPerToken = 2 * int64(cfg.Layers) * 2 * t * d
 	return a

@@ -95,6 +95,8 @@ type Config struct {
 	Memory memlayer.Config `json:"memory"`
 	// MoE configures the MoE blocks (Model == moe only).
 	MoE MoEConfig `json:"moe"`
+	// LoRA adds low-rank adapters to the attention and SwiGLU weights (finetuning; see LoRAConfig).
+	LoRA LoRAConfig `json:"lora,omitzero"`
 }
 
 // Hidden returns the SwiGLU hidden size: FFNHidden, or by default the LLaMA
@@ -253,6 +255,7 @@ func (c Config) Validate() error {
 		}
 	}
 
+	errs = append(errs, c.LoRA.validate(c.Dim)...)
 	if c.Model == KindMoE {
 		if c.MoE.Experts < 2 {
 			bad("moe.experts", c.MoE.Experts, "must be >= 2")

@@ -48,6 +48,12 @@ func TestCountMatchesVariables(t *testing.T) {
 	moe2.MoE.TopK = 2
 	moe2.TiedEmbeddings = true
 	cases = append(cases, tc{"moe top-2 tied", moe2})
+	lora := tinyConfig(t, KindMemoryPlus)
+	lora.LoRA = LoRAConfig{Rank: 3}
+	cases = append(cases, tc{"memory+ with rank-3 adapters", lora})
+	loraMoE := tinyConfig(t, KindMoE)
+	loraMoE.LoRA = LoRAConfig{Rank: 2, Alpha: 4}
+	cases = append(cases, tc{"moe with rank-2 adapters (attention only)", loraMoE})
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range cases {

@@ -161,7 +161,7 @@ func (d *decoder) feedForward(i int) {
 		y, layerAux = moe(ls.In(ScopeFFN), d.cfg, x, d.residualStd)
 		d.aux = Add(d.aux, layerAux)
 	default:
-		y = SwiGLU(ls.In(ScopeFFN), x, d.cfg.Hidden(), d.residualStd)
+		y = swiGLU(ls.In(ScopeFFN), x, d.cfg.Hidden(), d.residualStd, d.cfg.LoRA)
 	}
 	d.h = Add(d.h, y)
 }
@@ -265,7 +265,7 @@ func attention(scope *model.Scope, cfg Config, x, cos, sin, mask *Node, residual
 	b, t, d := dims[0], dims[1], dims[2]
 	h, hd := cfg.Heads, cfg.HeadDim()
 	std := 1 / math.Sqrt(float64(d))
-	proj := func(name string, s float64) *Node { return normalVar(scope, name, s, d, d).NodeValue(g) }
+	proj := func(name string, s float64) *Node { return adaptedWeight(scope, g, cfg.LoRA, name, s, d, d) }
 	q := rope(Reshape(linear(x, proj(VarWQ, std)), b, t, h, hd), cos, sin)
 	k := rope(Reshape(linear(x, proj(VarWK, std)), b, t, h, hd), cos, sin)
 	v := Reshape(linear(x, proj(VarWV, std)), b, t, h, hd)
@@ -280,11 +280,16 @@ func attention(scope *model.Scope, cfg Config, x, cos, sin, mask *Node, residual
 // N(0, residualStd/√hidden). (Not to be confused with Memory+'s "swilu" gate, memlayer.Config.SwiLU,
 // which multiplies a memory's bag by silu(W1 x).)
 func SwiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64) *Node {
+	return swiGLU(scope, x, hidden, residualStd, LoRAConfig{})
+}
+
+// swiGLU is SwiGLU with low-rank adapters on its weights (none when lora.Rank is 0).
+func swiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64, lora LoRAConfig) *Node {
 	g := x.Graph()
 	d := x.Shape().Dimensions[x.Rank()-1]
-	w1 := normalVar(scope, VarExpertsW1, 1/math.Sqrt(float64(d)), d, hidden).NodeValue(g)
-	w3 := normalVar(scope, VarExpertsW3, 1/math.Sqrt(float64(d)), d, hidden).NodeValue(g)
-	w2 := normalVar(scope, VarExpertsW2, residualStd/math.Sqrt(float64(hidden)), hidden, d).NodeValue(g)
+	w1 := adaptedWeight(scope, g, lora, VarExpertsW1, 1/math.Sqrt(float64(d)), d, hidden)
+	w3 := adaptedWeight(scope, g, lora, VarExpertsW3, 1/math.Sqrt(float64(d)), d, hidden)
+	w2 := adaptedWeight(scope, g, lora, VarExpertsW2, residualStd/math.Sqrt(float64(hidden)), hidden, d)
 	a := Mul(activation.Swish(linear(x, w1)), linear(x, w3))
 	return linear(a, w2)
 }
