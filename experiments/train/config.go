@@ -86,6 +86,15 @@ type Config struct {
 	Seed int64 `json:"seed"`
 	// MaxAnswerTokens bounds greedy decoding in QA evaluation.
 	MaxAnswerTokens int `json:"max_answer_tokens"`
+	// Optimizer is the update rule: OptimizerAdamW (also when empty; memlayer.Adam) or OptimizerSGD
+	// (plain gradient descent, no moments and no weight decay).
+	Optimizer string `json:"optimizer,omitempty"`
+	// Finetune chooses which parameters a finetuning run trains (see finetune.go): FinetuneFull,
+	// FinetuneLoRA, FinetuneMemory or FinetuneSparse; empty trains everything, as FinetuneFull.
+	Finetune string `json:"finetune,omitempty"`
+	// TopSlots is t of FinetuneSparse: how many value rows of each table a step may update.
+	TopSlots int `json:"top_slots,omitempty"`
+
 	// ShuffleDocuments packs the documents again, in a new order, every
 	// epoch (data.NewRepackingBatcher) instead of once; see data/repack.go
 	// for why a model that sees the text many times needs it.
@@ -191,6 +200,7 @@ func (c Config) Validate() error {
 	default:
 		bad("value_updates", fmt.Sprintf("%q", c.ValueUpdates), `must be "dense" or "sparse"`)
 	}
+	c.validateFinetune(bad)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -28,6 +28,13 @@
 // (tests compare their losses and parameters), and a checkpoint of one resumes on the other when their
 // value-update rules agree.
 //
+// # Finetuning
+//
+// A run with Options.InitFrom starts from the model weights of another run's newest checkpoint, with a
+// fresh optimizer and its own data; Config.Finetune chooses what trains (all parameters, LoRA adapters,
+// the value rows each batch reads, or the top-t rows per batch by TF-IDF against background batches of
+// the pretraining data) and Config.Optimizer the rule (AdamW or SGD). See finetune.go.
+//
 // # Optimiser (AdamW)
 //
 // One rule, memlayer.Adam: AdamW with β1, β2, ε and bias correction (t = GoMLX's "/global_step").

@@ -46,15 +46,35 @@ type hostPath struct {
 
 	mems   []hostMemory // one per memory layer
 	tables []*hostTable // the distinct tables
+
+	// graphTrains is whether any graph variable trains (Config.Finetune may freeze them all): when none
+	// does, the backward stops at the first memory layer's table gradient.
+	graphTrains bool
+	// background holds each table's background reads, for Config.Finetune "sparse".
+	background map[string]*memlayer.BackgroundReads
+	// rowsUpdated is the number of value rows the last step updated, over all tables.
+	rowsUpdated int
 }
 
-// hostTable is one table in host memory (a value table, or PEER's expert input rows) and its optimizer.
+// hostTable is one table in host memory (a value table, or PEER's expert input rows) and its optimizer:
+// HostAdam (opt), or with Config.Optimizer "sgd" SparseSGD (sgd, and opt nil).
 type hostTable struct {
 	path   string // the variable path the graph path gives it
 	values *memlayer.HostValues
 	opt    *memlayer.HostAdam
+	sgd    *memlayer.SparseSGD
 	reads  []tableRead         // the memory layers that read it
 	grad   memlayer.SparseRows // their summed gradient
+}
+
+// update applies step t to the rows of the table's gradient, at learning rate lr.
+func (tbl *hostTable) update(lr float64, t int) error {
+	if tbl.sgd != nil {
+		tbl.sgd.LR = lr
+		return tbl.sgd.Update(tbl.values, &tbl.grad, t)
+	}
+	tbl.opt.LR = lr
+	return tbl.opt.Update(tbl.values, &tbl.grad, t)
 }
 
 // tableRead says that memory layer m's gradients()[slot] is a gradient of the table.
@@ -68,7 +88,11 @@ type hostMemory interface {
 	forward(outs [][]float32, tokens int) ([]float32, error)
 	// backward returns the gradients of the halves, keys and (PEER) input; the tables' are gradients'.
 	backward(dOut []float32) (dHalves, dKeys, dX []float32, err error)
+	// backwardValues computes only the tables' gradients, for when nothing before the memory trains.
+	backwardValues(dOut []float32) error
 	gradients() []*memlayer.SparseRows
+	// lookup is what the last forward chose.
+	lookup() *memlayer.HostLookup
 	config() memlayer.Config
 	outDim() int
 }
@@ -82,7 +106,12 @@ func (b bagMemory) backward(dOut []float32) (dHalves, dKeys, dX []float32, err e
 	dHalves, dKeys, _, err = b.Backward(dOut)
 	return dHalves, dKeys, nil, err
 }
+func (b bagMemory) backwardValues(dOut []float32) error {
+	_, err := b.BackwardValues(dOut)
+	return err
+}
 func (b bagMemory) gradients() []*memlayer.SparseRows { return []*memlayer.SparseRows{b.Gradient()} }
+func (b bagMemory) lookup() *memlayer.HostLookup      { return b.Lookup() }
 func (b bagMemory) config() memlayer.Config           { return b.Config() }
 func (b bagMemory) outDim() int                       { return b.Values().Dim }
 
@@ -98,6 +127,11 @@ func (p peerMemory) forward(outs [][]float32, tokens int) ([]float32, error) {
 func (p peerMemory) backward(dOut []float32) (dHalves, dKeys, dX []float32, err error) {
 	return p.Backward(dOut)
 }
+func (p peerMemory) backwardValues(dOut []float32) error {
+	_, _, _, err := p.Backward(dOut) // PEER's table gradients come with its input gradient
+	return err
+}
+func (p peerMemory) lookup() *memlayer.HostLookup { return p.Lookup() }
 func (p peerMemory) gradients() []*memlayer.SparseRows {
 	up, values := p.Gradients()
 	return []*memlayer.SparseRows{values, up}
@@ -157,6 +191,14 @@ func newHostPath(b compute.Backend, store *model.Store, modelFn ModelFn, split *
 		}
 		p.mems = append(p.mems, peerMemory{HostPEER: peer, cfg: mem.Config, dim: values.values.Dim})
 	}
+	for v := range store.IterVariables() {
+		if v.Trainable && v.DType().IsFloat() && !strings.HasPrefix(v.Path(), OptimizerScope+"/") && cfg.trains(v) {
+			p.graphTrains = true
+		}
+	}
+	if !p.graphTrains && !cfg.trainsTables() {
+		return nil, fmt.Errorf("train: finetune=%q: nothing would train (a LoRA finetuning needs a model built with adapters, lm.Config.LoRA.Rank > 0)", cfg.Finetune)
+	}
 	if err := p.compile(b); err != nil {
 		return nil, err
 	}
@@ -196,7 +238,12 @@ func (p *hostPath) takeTable(path string) (*hostTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	tbl := &hostTable{path: path, values: values, opt: memlayer.NewHostAdam(p.cfg.adam(), 0)}
+	tbl := &hostTable{path: path, values: values}
+	if p.cfg.optimizer() == OptimizerSGD {
+		tbl.sgd = &memlayer.SparseSGD{}
+		return tbl, p.store.DeleteVariable(path)
+	}
+	tbl.opt = memlayer.NewHostAdam(p.cfg.adam(), 0)
 	state := OptimizerScope + path
 	m, err := takeFloats[float32](p.store, state+"/m")
 	if err != nil {
@@ -296,7 +343,7 @@ func (p *hostPath) compile(b compute.Backend) error {
 			for i, d := range cotangents[1:] {
 				surrogate = Add(surrogate, ReduceAllSum(Mul(outs[2+i], d)))
 			}
-			vars := trainableVariables(p.store, g)
+			vars := trainableVariables(p.store, g, p.cfg)
 			p.vjpVars[m] = vars
 			var wrt []*Node // the residual h and the bag; tokens have no gradient
 			if m > 0 {
@@ -318,7 +365,7 @@ func (p *hostPath) compile(b compute.Backend) error {
 		p.store.SetTraining(g, true)
 		logits := last(scope, in[:2])[0]
 		ce := maskedMean(tokenNLL(logits, in[2]), in[3])
-		p.lossVar = trainableVariables(p.store, g)
+		p.lossVar = trainableVariables(p.store, g, p.cfg)
 		wrt := []*Node{in[0], in[1]}
 		for _, v := range p.lossVar {
 			wrt = append(wrt, v.NodeValue(g))
@@ -415,22 +462,21 @@ func (p *hostPath) trainStep(tokens, targets, mask *tensors.Tensor, lr, valueLR 
 	}
 	dh, dBag := outs[1], outs[2]
 	for m := len(p.pieces) - 1; m >= 0; m-- {
+		if m == 0 && !p.graphTrains {
+			// Nothing before the first memory layer trains: its table's gradient is all that is left.
+			if err := tensors.ConstFlatData(dBag, func(d []float32) { err = p.mems[0].backwardValues(d) }); err != nil {
+				return stepResult{}, err
+			}
+			if err != nil {
+				return stepResult{}, err
+			}
+			break
+		}
 		if dh, dBag, err = p.backward(m, inputs[m], dh, dBag, grads); err != nil {
 			return stepResult{}, err
 		}
 	}
-
-	var valueSumSq float64
-	for _, tbl := range p.tables {
-		parts := make([]*memlayer.SparseRows, len(tbl.reads))
-		for i, r := range tbl.reads {
-			parts[i] = p.mems[r.m].gradients()[r.slot]
-		}
-		memlayer.MergeSparseRows(&tbl.grad, parts...)
-		for _, g := range tbl.grad.Grad {
-			valueSumSq += float64(g) * float64(g)
-		}
-	}
+	valueSumSq := p.tableGradients()
 	vars := p.graphVariables()
 	args := make([]any, 0, len(vars)+2)
 	for _, v := range vars {
@@ -444,19 +490,56 @@ func (p *hostPath) trainStep(tokens, targets, mask *tensors.Tensor, lr, valueLR 
 	gradNorm := float64(tensors.ToScalar[float32](upd[0]))
 	scale := tensors.ToScalar[float32](upd[1])
 	for _, tbl := range p.tables {
+		if !p.cfg.trainsTables() {
+			break
+		}
 		if scale != 1 {
 			for i := range tbl.grad.Grad {
 				tbl.grad.Grad[i] *= scale
 			}
 		}
-		tbl.opt.LR = valueLR
-		if err := tbl.opt.Update(tbl.values, &tbl.grad, t); err != nil {
+		if err := tbl.update(valueLR, t); err != nil {
 			return stepResult{}, err
 		}
 	}
 	finalizeAll(outs)
 	finalizeAll(upd)
 	return stepResult{loss: ce, ce: ce, gradNorm: gradNorm}, nil
+}
+
+// tableGradients merges each table's gradient from the memory layers that read it (with Config.Finetune
+// "sparse", keeping only the Config.TopSlots rows memlayer.TopTFIDF ranks highest) and returns their
+// squared norm; 0, and nothing merged, when the tables are frozen.
+func (p *hostPath) tableGradients() float64 {
+	p.rowsUpdated = 0
+	if !p.cfg.trainsTables() {
+		return 0
+	}
+	var sumSq float64
+	for _, tbl := range p.tables {
+		parts := make([]*memlayer.SparseRows, len(tbl.reads))
+		for i, r := range tbl.reads {
+			parts[i] = p.mems[r.m].gradients()[r.slot]
+		}
+		memlayer.MergeSparseRows(&tbl.grad, parts...)
+		if p.cfg.Finetune == FinetuneSparse {
+			tbl.grad.Keep(memlayer.TopTFIDF(p.background[tbl.path], p.cfg.TopSlots, p.tableReads(tbl)...))
+		}
+		p.rowsUpdated += len(tbl.grad.Rows)
+		for _, g := range tbl.grad.Grad {
+			sumSq += float64(g) * float64(g)
+		}
+	}
+	return sumSq
+}
+
+// tableReads are the slots the memory layers reading tbl chose in the last forward, one list per layer.
+func (p *hostPath) tableReads(tbl *hostTable) [][]int32 {
+	reads := make([][]int32, len(tbl.reads))
+	for i, r := range tbl.reads {
+		reads[i] = p.mems[r.m].lookup().Indices
+	}
+	return reads
 }
 
 // backward takes the gradients of piece m's outputs h (dh) and of memory layer m's bag (dBag), runs the
@@ -537,7 +620,9 @@ func (p *hostPath) evaluate(tokens, targets *tensors.Tensor) (nll, next *tensors
 // model of the last step: before evaluating, and before anyone reads the tables.
 func (p *hostPath) sync() {
 	for _, tbl := range p.tables {
-		tbl.opt.Sync(tbl.values)
+		if tbl.opt != nil {
+			tbl.opt.Sync(tbl.values)
+		}
 	}
 }
 
@@ -570,7 +655,7 @@ func (p *hostPath) exportToStore() error {
 		if err := put(tbl.path, vals.Tensor(), true); err != nil {
 			return err
 		}
-		if tbl.opt.M == nil { // no step yet
+		if tbl.opt == nil || tbl.opt.M == nil { // SGD, or no step yet
 			continue
 		}
 		state := OptimizerScope + tbl.path

@@ -20,13 +20,14 @@ import (
 // checkpoint file names).
 const OptimizerScope = "/optimizer"
 
-// trainableVariables returns the float variables that the graph uses and that are trainable, sorted by
-// path so that the order (and so the floating-point summation order of the gradient norm) does not
-// depend on the order in which variables were created or loaded.
-func trainableVariables(store *model.Store, g *Graph) []*model.Variable {
+// trainableVariables returns the float variables that the graph uses and that are trainable and train in
+// cfg's run (Config.Finetune may freeze some), sorted by path so that the order (and so the
+// floating-point summation order of the gradient norm) does not depend on the order in which variables
+// were created or loaded.
+func trainableVariables(store *model.Store, g *Graph, cfg Config) []*model.Variable {
 	var vars []*model.Variable
 	for v := range store.IterVariables() {
-		if !v.Trainable || !v.DType().IsFloat() || strings.HasPrefix(v.Path(), OptimizerScope+"/") {
+		if !v.Trainable || !v.DType().IsFloat() || strings.HasPrefix(v.Path(), OptimizerScope+"/") || !cfg.trains(v) {
 			continue
 		}
 		if v.InUseByGraph(g) {
@@ -51,8 +52,10 @@ func momentVariables(store *model.Store, v *model.Variable) (m, s *model.Variabl
 // global gradient norm (before clipping). See applyAdamW.
 func adamWUpdate(store *model.Store, loss, lr, valueLR *Node, cfg Config) (gradNorm *Node) {
 	g := loss.Graph()
-	vars := trainableVariables(store, g)
-	if len(vars) == 0 {
+	vars := trainableVariables(store, g, cfg)
+	if len(vars) == 0 && cfg.Finetune != "" {
+		exceptions.Panicf("train: finetune=%q: the model has no variable to train (a LoRA finetuning needs a model built with adapters, lm.Config.LoRA.Rank > 0)", cfg.Finetune)
+	} else if len(vars) == 0 {
 		exceptions.Panicf("train: the model has no trainable float variables")
 	}
 	params := make([]*Node, len(vars))
@@ -102,6 +105,14 @@ func applyAdamW(store *model.Store, vars []*model.Variable, params, grads []*Nod
 	rule := cfg.adam()
 	sparse := cfg.valueUpdates() == UpdatesSparse
 	for i, v := range vars {
+		if cfg.optimizer() == OptimizerSGD {
+			rate := lr
+			if memlayer.IsValueVariable(v) {
+				rate = valueLR
+			}
+			v.SetNodeValue(sgdStep(params[i], grads[i], rate))
+			continue
+		}
 		mVar, sVar := momentVariables(store, v)
 		var w, m, s *Node
 		switch {
@@ -117,4 +128,13 @@ func applyAdamW(store *model.Store, vars []*model.Variable, params, grads []*Nod
 		v.SetNodeValue(w)
 	}
 	return gradNorm, clipScale
+}
+
+// sgdStep is w − lr·g, in w's dtype.
+func sgdStep(w, g, lr *Node) *Node {
+	step := Mul(lr, g)
+	if w.DType() != step.DType() {
+		step = ConvertDType(step, w.DType())
+	}
+	return Sub(w, step)
 }

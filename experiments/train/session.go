@@ -26,6 +26,8 @@ type session struct {
 	sum       *Summary
 	lastSaved int // the step of the newest checkpoint, -1 before any
 	prog      *progress
+	// rowsUpdated sums the value rows the host path updated over this session's steps.
+	rowsUpdated int64
 }
 
 // begin fills opts' defaults, opens (and, resuming, loads) the checkpoint directory, prepares the host
@@ -56,7 +58,7 @@ func (t *Trainer) begin(ctx context.Context, opts Options) (*session, error) {
 			return nil, err
 		}
 	}
-	if err := t.prepareHost(); err != nil {
+	if err := t.prepareFinetune(ctx, opts, r.out); err != nil {
 		return nil, err
 	}
 	if r.run != nil {
@@ -125,6 +127,9 @@ func (r *session) trainStep() error {
 		return fmt.Errorf("train: step %d: %s%s", t.step+1, err, hint)
 	}
 	t.step++
+	if t.host != nil {
+		r.rowsUpdated += int64(t.host.rowsUpdated)
+	}
 	bs, T := b.Size()
 	t.tokens += int64(bs * T)
 	t.trainSeconds += elapsed.Seconds()
@@ -174,6 +179,9 @@ func (r *session) end() (*Summary, error) {
 	final["tokens_per_second"] = r.sum.TokensPerSecond
 	final["params"] = float64(r.sum.Params)
 	final["value_params"] = float64(r.sum.ValueParams)
+	if steps := t.step - r.sum.StartStep; t.host != nil && steps > 0 {
+		final["value_rows_per_step"] = float64(r.rowsUpdated) / float64(steps)
+	}
 	r.sum.Final = final
 	if r.run != nil {
 		r.run.Final = final

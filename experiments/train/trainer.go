@@ -264,6 +264,16 @@ type Options struct {
 
 	// OnStep, if set, is called after every step (e.g. to plot a loss curve live).
 	OnStep func(StepInfo)
+
+	// InitFrom makes the run a finetuning (finetune.go): the model weights of the newest checkpoint in
+	// this directory initialise it, unless the run resumes from its own CheckpointDir. It is only read.
+	InitFrom string
+	// BackgroundWindows are windows of the data InitFrom's model was trained on (SeqLen+1 tokens each,
+	// data.PackDocuments), for Config.Finetune "sparse": the batches of them whose slot reads rank the
+	// slots (memlayer.BackgroundReads), counted once and cached in InitFrom.
+	BackgroundWindows [][]int32
+	// EvalAtStart evaluates before the first step, the starting point of a finetuning run's curves.
+	EvalAtStart bool
 }
 
 // StepInfo describes one finished training step.
@@ -356,6 +366,13 @@ func (t *Trainer) Run(ctx context.Context, opts Options) (*Summary, error) {
 	r, err := t.begin(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.EvalAtStart && t.step == 0 && len(t.evals) == 0 {
+		if cancelled, err := r.evaluate(); cancelled {
+			return r.interrupted()
+		} else if err != nil {
+			return r.finish(err)
+		}
 	}
 	for t.step < t.cfg.Steps {
 		if ctx.Err() != nil {
