@@ -255,7 +255,9 @@ func TestFinetuneRefuses(t *testing.T) {
 		{"sparse on the graph path", `memory_path="host"`, func(c *Config) { c.MemoryPath = PathGraph }},
 		{"sparse without t", "top_slots=0", func(c *Config) { c.TopSlots = 0 }},
 		{"t without sparse", "only used with", func(c *Config) { c.Finetune = FinetuneMemory }},
-		{"memory with weight decay", "frozen ones", func(c *Config) { c.Finetune, c.TopSlots, c.Optimizer, c.WeightDecay = FinetuneMemory, 0, OptimizerAdamW, 0.1 }},
+		{"memory with weight decay", "frozen ones", func(c *Config) {
+			c.Finetune, c.TopSlots, c.Optimizer, c.WeightDecay = FinetuneMemory, 0, OptimizerAdamW, 0.1
+		}},
 		{"sgd with weight decay", `optimizer="sgd"`, func(c *Config) { c.Finetune, c.TopSlots, c.WeightDecay = FinetuneFull, 0, 0.1 }},
 		{"unknown mode", `finetune="everything"`, func(c *Config) { c.Finetune = "everything" }},
 		{"unknown optimizer", `optimizer="adam"`, func(c *Config) { c.Optimizer = "adam" }},
