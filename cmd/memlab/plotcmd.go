@@ -17,10 +17,20 @@ func runPlot(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintf(stdout, "Usage: memlab plot <%s> [--preset tiny] [--seeds 1,2] [--results results] [--plots plots]\n",
-				strings.Join(lab.SweepNames, "|"))
+				strings.Join(sweepNames(), "|"))
 			return nil
 		}
-		return usagef("name the sweep: memlab plot <%s>", strings.Join(lab.SweepNames, "|"))
+		return usagef("name the sweep: memlab plot <%s>", strings.Join(sweepNames(), "|"))
+	}
+	if args[0] == "continual" {
+		fs := newFlagSet("plot continual", "Read the continual experiment's results files, print its table and write its charts.", stdout)
+		preset := fs.String("preset", "tiny", "preset of the results to plot")
+		resultsDir := fs.String("results", "results", "results root directory")
+		plotsDir := fs.String("plots", "plots", "plots directory")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return continualTableAndPlots(stdout, *preset, *resultsDir, *plotsDir)
 	}
 	fs := newFlagSet("plot "+args[0], "Read the sweep's results files, print its table and write its charts (PNG and SVG).", stdout)
 	preset := fs.String("preset", "tiny", "preset of the results to plot")

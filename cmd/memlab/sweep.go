@@ -13,18 +13,24 @@ import (
 )
 
 func init() {
-	register("sweep", "run one of the paper's experiments: "+strings.Join(lab.SweepNames, ", "), runSweep)
+	register("sweep", "run one of the paper's experiments: "+strings.Join(sweepNames(), ", "), runSweep)
 }
+
+// sweepNames are the sweeps of lab.SweepNames and the continual-learning experiment.
+func sweepNames() []string { return append(append([]string{}, lab.SweepNames...), "continual") }
 
 func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(stdout, "Usage: memlab sweep <%s> [flags]\n", strings.Join(lab.SweepNames, "|"))
+			fmt.Fprintf(stdout, "Usage: memlab sweep <%s> [flags]\n", strings.Join(sweepNames(), "|"))
 			return nil
 		}
-		return usagef("name the sweep: memlab sweep <%s> [flags]", strings.Join(lab.SweepNames, "|"))
+		return usagef("name the sweep: memlab sweep <%s> [flags]", strings.Join(sweepNames(), "|"))
 	}
 	name := args[0]
+	if name == "continual" {
+		return runContinualSweep(ctx, args[1:], stdout)
+	}
 	fs := newFlagSet("sweep "+name, "Run every configuration of the sweep that has no results file yet (an interrupted sweep\n"+
 		"continues where it stopped), print the table, and write the plots from the results files.", stdout)
 	preset := fs.String("preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))

@@ -37,7 +37,7 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f := &specFlags{}
 	fs.StringVar(&f.spec.Preset, "preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
 	fs.StringVar(&f.model, "model", "memory", "model kind: dense, moe, peer, memory, memory+")
-	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, or tsv:PATH")
+	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, continual (set A of the continual experiment), or tsv:PATH")
 	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches)")
 	fs.IntVar(&f.spec.Steps, "steps", 0, "training steps (0: the preset's)")
 	fs.IntVar(&f.spec.People, "people", 0, "synthetic people (0: the preset's)")

@@ -94,20 +94,34 @@ func Build(s Spec) (*Plan, error) {
 		return nil, fmt.Errorf("lab: model seq_len=%d is shorter than train seq_len=%d", plan.Model.SeqLen, tc.SeqLen)
 	}
 
-	if s.Dataset == "" || s.Dataset == "bios" {
-		val, err := data.Biographies(data.BioConfig{People: p.ValPeople, Templates: p.Templates, Seed: s.Seed + 1_000_003})
+	if valPeople := s.heldOutPeople(p); valPeople > 0 {
+		val, err := data.Biographies(data.BioConfig{People: valPeople, Templates: p.Templates, Seed: s.Seed + 1_000_003})
 		if err != nil {
 			return nil, err
 		}
-		plan.ValWindows = data.PackDocuments(plan.Tokenizer, val.Documents[:p.ValPeople], tc.SeqLen)
+		plan.ValWindows = data.PackDocuments(plan.Tokenizer, val.Documents[:valPeople], tc.SeqLen)
 	}
 	return plan, nil
+}
+
+// heldOutPeople is how many unseen people's biographies measure the held-out text NLL: none for data
+// without general text.
+func (s Spec) heldOutPeople(p Preset) int {
+	switch s.Dataset {
+	case "", "bios":
+		return p.ValPeople
+	case ContinualDataset:
+		return ContinualScales[p.Name].ValPeople
+	}
+	return 0
 }
 
 // dataset builds the spec's dataset.
 func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 	name := s.Dataset
 	switch {
+	case name == ContinualDataset:
+		return continualPretraining(p.Name, s.Seed)
 	case name == "" || name == "bios":
 		people := p.People
 		if s.People > 0 {
@@ -131,7 +145,7 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 	case "regions":
 		facts, err = data.RegionNames(s.Facts, s.Seed)
 	default:
-		return nil, fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions or tsv:PATH", name)
+		return nil, fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions, continual or tsv:PATH", name)
 	}
 	if err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func reportSections() []reportSection {
 	for _, name := range SweepNames {
 		sections = append(sections, reportSection{"Sweep `" + name + "`", sweepSection(name)})
 	}
-	return sections
+	return append(sections, reportSection{"Continual learning (`memlab sweep continual`)", writeContinualSection})
 }
 
 // reportIntro explains how to read every table of the report.

@@ -66,6 +66,10 @@ func listCheckpoints(dir string) ([]string, error) {
 	return names, nil
 }
 
+// DataHash fingerprints training windows as checkpoints record them (CheckpointInfo.DataHash): a
+// finetuning can tell from it whether the data it was told a model was trained on is that model's.
+func DataHash(windows [][]int32) string { return dataHash(windows) }
+
 // dataHash fingerprints the training windows, so that a resumed run can tell that the batcher positions it
 // restores point into the same data.
 func dataHash(windows [][]int32) string {
