@@ -324,7 +324,7 @@ func Finetune(ctx context.Context, b compute.Backend, fp *FinetunePlan, opts Opt
 	_, err = tr.Run(ctx, train.Options{
 		Progress: opts.Progress, InitFrom: fp.Spec.CheckpointDir, EvalAtStart: true, NoBuiltinEval: true,
 		BackgroundWindows: data.PackDocuments(fp.Pretrained.Tokenizer, fp.Pretrained.Dataset.Documents, fp.Train.SeqLen),
-		EvalFn: ev.evaluate, ModelConfig: mc, Results: run,
+		EvalFn:            ev.evaluate, ModelConfig: mc, Results: run,
 	})
 	if err != nil {
 		return run, err
