@@ -321,10 +321,10 @@ func Finetune(ctx context.Context, b compute.Backend, fp *FinetunePlan, opts Opt
 		fp.Spec.Label(), describe(fp.Pretrained.Model), fp.Checkpoint.Dir, fp.Checkpoint.Step, fp.NewFacts.Stats(),
 		fp.Train.Optimizer, fp.Train.Steps, len(fp.OldQA), len(fp.NewFacts.TrainQA))
 	ev := &continualEval{fp: fp, out: progress}
+	background := data.PackDocuments(fp.Pretrained.Tokenizer, fp.Pretrained.Dataset.Documents, fp.Train.SeqLen)
 	_, err = tr.Run(ctx, train.Options{
-		Progress: opts.Progress, InitFrom: fp.Spec.CheckpointDir, EvalAtStart: true, NoBuiltinEval: true,
-		BackgroundWindows: data.PackDocuments(fp.Pretrained.Tokenizer, fp.Pretrained.Dataset.Documents, fp.Train.SeqLen),
-		EvalFn:            ev.evaluate, ModelConfig: mc, Results: run,
+		Progress: opts.Progress, InitFrom: fp.Spec.CheckpointDir, BackgroundWindows: background,
+		EvalAtStart: true, NoBuiltinEval: true, EvalFn: ev.evaluate, ModelConfig: mc, Results: run,
 	})
 	if err != nil {
 		return run, err
