@@ -23,7 +23,11 @@ const ContinualDataset = "continual"
 // ContinualScale sizes the experiment at one preset (the preset's model, memory layer and batch shape;
 // these sizes for the data and the finetuning).
 type ContinualScale struct {
-	// FactsA and FactsB are the facts of sets A (pretraining) and B (finetuning), with disjoint subjects.
+	// Facts is where the facts come from: "bios" (the synthetic people's attributes, six facts per person,
+	// asked about by name) or "unicode" (data.UnicodeNames).
+	Facts string
+	// FactsA and FactsB are the facts of sets A (pretraining) and B (finetuning), with disjoint subjects
+	// (rounded up to whole subjects).
 	FactsA, FactsB int
 	// GeneralPeople is how many synthetic biographies (prose only) join A in pretraining: the general text
 	// whose held-out NLL measures forgetting beyond the facts; ValPeople are the held-out ones.
@@ -45,7 +49,7 @@ type ContinualScale struct {
 // ContinualScales are the experiment's sizes per preset.
 var ContinualScales = map[string]ContinualScale{
 	"tiny": {
-		FactsA: 120, FactsB: 40, GeneralPeople: 20, ValPeople: 10, Exposures: 60,
+		Facts: "bios", FactsA: 120, FactsB: 42, GeneralPeople: 60, ValPeople: 20, Exposures: 60,
 		FinetuneSteps: 20, EvalEvery: 5, OldQA: 60, TopSlots: 64, LoRARank: 4,
 		LRs: map[string][]float64{train.FinetuneFull: {1e-3}, train.FinetuneLoRA: {3e-3}, train.FinetuneMemory: {10}, train.FinetuneSparse: {10}},
 		Modes: map[lm.Kind][]string{
@@ -79,13 +83,43 @@ func ContinualOptimizer(mode string) string {
 	return train.OptimizerAdamW
 }
 
-// continualFacts draws the facts of sets A and B together (so their subjects are distinct) and splits them.
-func continualFacts(sc ContinualScale, seed int64) (a, b []data.Fact, err error) {
-	facts, err := data.UnicodeNames(sc.FactsA+sc.FactsB, seed)
-	if err != nil {
-		return nil, nil, err
+// continualSources draws the facts of sets A and B together, so that their subjects are distinct, and
+// the general text: biographies (prose only) of people who are no subject of A or B.
+func continualSources(sc ContinualScale, seed int64) (a, b []data.Fact, general []string, err error) {
+	var facts []data.Fact
+	switch sc.Facts {
+	case "bios":
+		perPerson := data.BioAttributes()
+		people := (sc.FactsA+perPerson-1)/perPerson + (sc.FactsB+perPerson-1)/perPerson
+		ds, err := data.Biographies(data.BioConfig{People: people + sc.GeneralPeople, Templates: 3, Seed: seed})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		facts, general = ds.Facts[:people*perPerson], ds.Documents[people:people+sc.GeneralPeople]
+	case "unicode":
+		if facts, err = data.UnicodeNames(sc.FactsA+sc.FactsB, seed); err != nil {
+			return nil, nil, nil, err
+		}
+		bios, err := data.Biographies(data.BioConfig{People: sc.GeneralPeople, Templates: 3, Seed: seed})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		general = bios.Documents[:sc.GeneralPeople]
+	default:
+		return nil, nil, nil, fmt.Errorf("lab: continual facts=%q: must be bios or unicode", sc.Facts)
 	}
-	return facts[:sc.FactsA], facts[sc.FactsA:], nil
+	a, rest := takeSubjects(facts, sc.FactsA)
+	b, _ = takeSubjects(rest, sc.FactsB)
+	return a, b, general, nil
+}
+
+// takeSubjects splits facts (grouped by subject) after the first whole subjects that hold at least n facts.
+func takeSubjects(facts []data.Fact, n int) (taken, rest []data.Fact) {
+	i := min(n, len(facts))
+	for i > 0 && i < len(facts) && facts[i].Subject == facts[i-1].Subject {
+		i++
+	}
+	return facts[:i], facts[i:]
 }
 
 // continualPretraining is the pretraining dataset of preset and seed: set A (every fact as a statement and
@@ -95,7 +129,7 @@ func continualPretraining(preset string, seed int64) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, _, err := continualFacts(sc, seed)
+	a, _, general, err := continualSources(sc, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +137,7 @@ func continualPretraining(preset string, seed int64) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	bios, err := data.Biographies(data.BioConfig{People: sc.GeneralPeople, Templates: 3, Seed: seed})
-	if err != nil {
-		return nil, err
-	}
-	ds.Documents = append(ds.Documents, bios.Documents[:sc.GeneralPeople]...)
+	ds.Documents = append(ds.Documents, general...)
 	ds.Meta["general_people"] = sc.GeneralPeople
 	return ds, nil
 }
@@ -119,7 +149,7 @@ func ContinualNewFacts(preset string, seed int64) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, b, err := continualFacts(sc, seed)
+	_, b, _, err := continualSources(sc, seed)
 	if err != nil {
 		return nil, err
 	}

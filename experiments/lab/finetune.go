@@ -168,6 +168,12 @@ func (s FinetuneSpec) validate() error {
 	if s.CheckpointDir == "" {
 		bad("checkpoint dir is empty: name the pretrained model's checkpoint directory")
 	}
+	switch {
+	case s.NewFacts == "generated" && s.Pretrained.Dataset != ContinualDataset:
+		bad("new facts \"generated\" is the continual experiment's set B, for a model pretrained on --dataset %s; give a facts file as tsv:PATH", ContinualDataset)
+	case s.NewFacts != "generated" && !strings.HasPrefix(s.NewFacts, "tsv:"):
+		bad("new facts %q: must be generated or tsv:PATH", s.NewFacts)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
@@ -176,7 +182,7 @@ func (s FinetuneSpec) validate() error {
 
 // describe names a model's kind and size in a few words.
 func describe(c lm.Config) string {
-	s := fmt.Sprintf("%s model (dim %d, %d layers, vocab %d", c.Model, c.Dim, c.Layers, c.Vocab)
+	s := fmt.Sprintf("%s model (dim %d, %d layers", c.Model, c.Dim, c.Layers)
 	if c.Model.IsMemory() {
 		s += fmt.Sprintf(", %d memory slots", c.Memory.Rows())
 	}
@@ -191,6 +197,8 @@ func (fp *FinetunePlan) checkCheckpoint() error {
 		return fmt.Errorf("lab: checkpoint %s/%s records no language-model config; was it written by memlab train?", info.Dir, info.File)
 	}
 	want := fp.Pretrained.Model
+	vocab := have.Vocab
+	have.Vocab = want.Vocab // the vocabulary comes from the data, checked below
 	if !reflect.DeepEqual(have, want) {
 		what := describe(have) + "; the flags describe a " + describe(want)
 		if describe(have) == describe(want) {
@@ -199,7 +207,7 @@ func (fp *FinetunePlan) checkCheckpoint() error {
 		return fmt.Errorf("lab: checkpoint dir %s holds a %s; pass the --preset, --model and sizes it was trained with", info.Dir, what)
 	}
 	windows := data.PackDocuments(fp.Pretrained.Tokenizer, fp.Pretrained.Dataset.Documents, fp.Pretrained.Train.SeqLen)
-	if train.DataHash(windows) != info.DataHash {
+	if train.DataHash(windows) != info.DataHash || vocab != want.Vocab {
 		return fmt.Errorf("lab: checkpoint dir %s holds a model trained on other data than --dataset %s --seed %d give; pass the dataset and seed it was trained with",
 			info.Dir, fp.Pretrained.recordedDataset(), fp.Pretrained.Spec.Seed)
 	}
@@ -219,22 +227,16 @@ func (fp *FinetunePlan) checkMode() error {
 	return nil
 }
 
-// newFacts loads set B.
+// newFacts loads set B (validate checked its name).
 func (s FinetuneSpec) newFacts() (*data.Dataset, error) {
-	switch {
-	case s.NewFacts == "generated":
-		if s.Pretrained.Dataset != ContinualDataset {
-			return nil, fmt.Errorf("lab: finetune new facts \"generated\" is the continual experiment's set B, for a model pretrained on --dataset %s; give a facts file as tsv:PATH", ContinualDataset)
-		}
+	if s.NewFacts == "generated" {
 		return ContinualNewFacts(s.Pretrained.Preset, s.Pretrained.Seed)
-	case strings.HasPrefix(s.NewFacts, "tsv:"):
-		facts, err := data.LoadFactsTSV(strings.TrimPrefix(s.NewFacts, "tsv:"))
-		if err != nil {
-			return nil, fmt.Errorf("lab: finetune new facts: %s", oneLine(err.Error()))
-		}
-		return data.FactsDataset(s.NewFacts, facts, 1, s.Pretrained.Seed)
 	}
-	return nil, fmt.Errorf("lab: finetune new facts %q: must be generated or tsv:PATH", s.NewFacts)
+	facts, err := data.LoadFactsTSV(strings.TrimPrefix(s.NewFacts, "tsv:"))
+	if err != nil {
+		return nil, fmt.Errorf("lab: finetune new facts: %s", oneLine(err.Error()))
+	}
+	return data.FactsDataset(s.NewFacts, facts, 1, s.Pretrained.Seed)
 }
 
 // checkOverlap counts B's subjects that A has too: an error unless AllowOverlap.
