@@ -38,18 +38,19 @@ func runFinetune(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&pre.Dataset, "dataset", lab.ContinualDataset, "the data it was trained on: continual, bios, unicode, languages, regions or tsv:PATH")
 	fs.Int64Var(&pre.Seed, "seed", 1, "its seed (data, initialisation; also the finetuning's batch order)")
 	fs.IntVar(&pre.People, "people", 0, "its synthetic people (0: the preset's)")
-	fs.IntVar(&pre.NKeys, "n-keys", 0, "its memory half-keys (0: the preset's)")
+	fs.IntVar(&pre.NKeys, "n-keys", 0, "its memory half-keys (0: the preset's, or the continual experiment's with --dataset continual)")
 	fs.IntVar(&pre.KNN, "knn", 0, "its memory slots per head (0: the preset's)")
 	backendFlag := fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so (env GOMLX_BACKEND)")
 	memPath := addMemoryPathFlag(fs)
-	ckpt := fs.String("checkpoint-dir", "", "the pretrained model's checkpoints (default: memlab train's, checkpoints/<preset>-<model>-seed<N>)")
+	ckpt := fs.String("checkpoint-dir", "", "the pretrained model's checkpoints (default: the continual experiment's, checkpoints/continual/<preset>/<model>-seed<N>, or memlab train's, checkpoints/<preset>-<model>-seed<N>)")
 	fs.StringVar(&spec.NewFacts, "facts", "generated", "the new facts: tsv:PATH, or generated (the continual experiment's set B, with --dataset continual)")
 	fs.StringVar(&spec.Mode, "mode", train.FinetuneSparse, "what trains: full, lora, memory or sparse")
 	fs.StringVar(&spec.Optimizer, "optimizer", "", "adamw or sgd (default: sgd for memory and sparse, adamw for full and lora)")
 	fs.Float64Var(&spec.LR, "lr", 0, "learning rate, constant (0: the mode's default, lab.DefaultFinetuneLR)")
 	fs.IntVar(&spec.Steps, "steps", 50, "finetuning steps (batches of the new facts)")
 	fs.IntVar(&spec.EvalEvery, "eval-every", 10, "evaluate every so many steps (and at the start and the end)")
-	fs.IntVar(&spec.TopSlots, "top-slots", 0, "sparse: slots updated per batch, t (0: 64)")
+	fs.IntVar(&spec.TopSlots, "top-slots", 0, "sparse: slots updated per batch, t (0: 500)")
+	fs.IntVar(&spec.BackgroundBatch, "background-batch", 0, "sparse: pretraining windows per background batch of the TF-IDF (0: 1)")
 	fs.IntVar(&spec.LoRARank, "lora-rank", 0, "lora: the adapters' rank (0: 8)")
 	fs.IntVar(&spec.OldQA, "old-qa", 200, "questions of the old facts decoded per evaluation (0: all)")
 	fs.BoolVar(&spec.AllowOverlap, "allow-overlap", false, "finetune even when new facts share subjects with the old ones")
@@ -59,6 +60,18 @@ func runFinetune(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	pre.Model = lm.Kind(*model)
+	if pre.Dataset == lab.ContinualDataset {
+		// The continual experiment's model at this preset, with the sizes given here on top.
+		base, err := lab.ContinualBaseSpec(pre.Preset, pre.Model, pre.Seed)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		base.People, base.KNN = pre.People, pre.KNN
+		if pre.NKeys > 0 {
+			base.NKeys = pre.NKeys
+		}
+		*pre = base
+	}
 	path, err := memoryPath(*memPath, *backendFlag)
 	if err != nil {
 		return err
@@ -67,19 +80,22 @@ func runFinetune(ctx context.Context, args []string, stdout io.Writer) error {
 	if spec.LR == 0 {
 		spec.LR = lab.DefaultFinetuneLR(spec.Mode)
 	}
-	if spec.TopSlots == 0 && spec.Mode == train.FinetuneSparse {
-		spec.TopSlots = 64
+	if spec.Mode == train.FinetuneSparse && spec.TopSlots == 0 {
+		spec.TopSlots = 500
+	}
+	if spec.Mode == train.FinetuneSparse && spec.BackgroundBatch == 0 {
+		spec.BackgroundBatch = 1
 	}
 	if spec.LoRARank == 0 && spec.Mode == train.FinetuneLoRA {
 		spec.LoRARank = 8
 	}
 	spec.CheckpointDir = *ckpt
-	if spec.CheckpointDir == "" {
-		label := pre.Label()
-		if pre.Model == "" {
-			label = "dense"
-		}
-		spec.CheckpointDir = filepath.Join("checkpoints", fmt.Sprintf("%s-%s-seed%d", pre.Preset, label, pre.Seed))
+	switch {
+	case spec.CheckpointDir != "":
+	case pre.Dataset == lab.ContinualDataset:
+		spec.CheckpointDir = lab.ContinualCheckpointDir("checkpoints", pre.Preset, pre.Model, pre.Seed)
+	default:
+		spec.CheckpointDir = filepath.Join("checkpoints", fmt.Sprintf("%s-%s-seed%d", pre.Preset, pre.Label(), pre.Seed))
 	}
 	fp, err := lab.PlanFinetune(spec)
 	if err != nil {

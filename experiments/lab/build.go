@@ -44,9 +44,27 @@ func Build(s Spec) (*Plan, error) {
 	if plan.Dataset, err = s.dataset(p); err != nil {
 		return nil, err
 	}
+	var heldOut []string // biographies of unseen people: held-out text
+	if valPeople := s.heldOutPeople(p); valPeople > 0 {
+		val, err := data.Biographies(data.BioConfig{People: valPeople, Templates: p.Templates, Seed: s.Seed + 1_000_003})
+		if err != nil {
+			return nil, err
+		}
+		heldOut = val.Documents[:valPeople]
+	}
 	// A word-level vocabulary from the training text: a fact costs a few
 	// tokens instead of dozens of bytes; unknown words fall back to bytes.
-	plan.Tokenizer = data.NewWordTokenizer(plan.Dataset.Documents, 0)
+	texts := plan.Dataset.Documents
+	if s.Dataset == ContinualDataset {
+		// The continual experiment's language includes its new facts and its held-out text: untrained,
+		// but not out of vocabulary, so that their NLL measures the model rather than byte fallbacks.
+		newFacts, err := ContinualNewFacts(p.Name, s.Seed)
+		if err != nil {
+			return nil, err
+		}
+		texts = append(append(append([]string{}, texts...), newFacts.Documents...), heldOut...)
+	}
+	plan.Tokenizer = data.NewWordTokenizer(texts, 0)
 
 	tc := p.Train
 	tc.Seed = s.Seed
@@ -94,12 +112,8 @@ func Build(s Spec) (*Plan, error) {
 		return nil, fmt.Errorf("lab: model seq_len=%d is shorter than train seq_len=%d", plan.Model.SeqLen, tc.SeqLen)
 	}
 
-	if valPeople := s.heldOutPeople(p); valPeople > 0 {
-		val, err := data.Biographies(data.BioConfig{People: valPeople, Templates: p.Templates, Seed: s.Seed + 1_000_003})
-		if err != nil {
-			return nil, err
-		}
-		plan.ValWindows = data.PackDocuments(plan.Tokenizer, val.Documents[:valPeople], tc.SeqLen)
+	if len(heldOut) > 0 {
+		plan.ValWindows = data.PackDocuments(plan.Tokenizer, heldOut, tc.SeqLen)
 	}
 	return plan, nil
 }

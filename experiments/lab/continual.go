@@ -23,23 +23,35 @@ const ContinualDataset = "continual"
 // ContinualScale sizes the experiment at one preset (the preset's model, memory layer and batch shape;
 // these sizes for the data and the finetuning).
 type ContinualScale struct {
-	// Facts is where the facts come from: "bios" (the synthetic people's attributes, six facts per person,
-	// asked about by name) or "unicode" (data.UnicodeNames).
-	Facts string
+	// Facts is where the facts come from: "random-facts" (data.RandomFacts: made-up three-word names, each
+	// with an answer of ValueWords random words, asked about by name), "bios" (the synthetic people's
+	// attributes, six facts per person) or "unicode" (data.UnicodeNames).
+	Facts      string
+	ValueWords int
 	// FactsA and FactsB are the facts of sets A (pretraining) and B (finetuning), with disjoint subjects
 	// (rounded up to whole subjects).
 	FactsA, FactsB int
 	// GeneralPeople is how many synthetic biographies (prose only) join A in pretraining: the general text
 	// whose held-out NLL measures forgetting beyond the facts; ValPeople are the held-out ones.
 	GeneralPeople, ValPeople int
-	// Exposures is how many times pretraining shows each document (epochs of the packed corpus).
-	Exposures int
+	// Exposures is how many times pretraining shows each fact of A, in Epochs passes over a corpus that
+	// holds every fact Exposures/Epochs times and the general text once: the facts are learned by heart,
+	// the general text is seen a few times, so that its held-out NLL measures general modelling rather
+	// than memorised biographies.
+	Exposures, Epochs int
 	// FinetuneSteps is the length of every finetuning run (batches of B); EvalEvery its evaluation interval.
 	FinetuneSteps, EvalEvery int
 	// OldQA is how many of A's questions each evaluation decodes (0: all).
 	OldQA int
+	// NKeys is the memory model's half-keys (NKeys² slots; 0: the preset's); Dim and Layers override the
+	// preset's base model when not 0.
+	NKeys, Dim, Layers int
 	// TopSlots is t of the sparse mode; LoRARank the adapters' rank.
 	TopSlots, LoRARank int
+	// BackgroundBatch is how many pretraining windows make one background batch of the sparse mode's
+	// TF-IDF (train.Options.BackgroundBatch): a slot read by every background batch gets no weight, so
+	// the unit must be small enough that a batch reads a small part of the table.
+	BackgroundBatch int
 	// LRs are the learning rates swept in each mode (train.FinetuneModes).
 	LRs map[string][]float64
 	// Modes are the modes run on each base model kind.
@@ -48,15 +60,34 @@ type ContinualScale struct {
 
 // ContinualScales are the experiment's sizes per preset.
 var ContinualScales = map[string]ContinualScale{
+	// tiny: the notebook's and CI's; minutes on two cores.
 	"tiny": {
-		Facts: "bios", FactsA: 120, FactsB: 42, GeneralPeople: 60, ValPeople: 20, Exposures: 60,
-		FinetuneSteps: 20, EvalEvery: 5, OldQA: 60, TopSlots: 64, LoRARank: 4,
-		LRs: map[string][]float64{train.FinetuneFull: {1e-3}, train.FinetuneLoRA: {3e-3}, train.FinetuneMemory: {10}, train.FinetuneSparse: {10}},
-		Modes: map[lm.Kind][]string{
-			lm.KindMemory: {train.FinetuneFull, train.FinetuneLoRA, train.FinetuneMemory, train.FinetuneSparse},
-			lm.KindDense:  {train.FinetuneFull, train.FinetuneLoRA},
-		},
+		Facts: "random-facts", ValueWords: 1, FactsA: 100, FactsB: 40, GeneralPeople: 60, ValPeople: 20,
+		Exposures: 200, Epochs: 8, FinetuneSteps: 30, EvalEvery: 10, OldQA: 60,
+		NKeys: 128, TopSlots: 100, LoRARank: 4, BackgroundBatch: 1,
+		LRs: map[string][]float64{train.FinetuneFull: {1e-3}, train.FinetuneLoRA: {1e-2}, train.FinetuneMemory: {100}, train.FinetuneSparse: {1000}},
+		Modes: continualModes,
 	},
+	// small: the committed results (tiny's 2-layer dim-64 model with a 256² memory of 4 heads × 16 slots).
+	"small": {
+		Facts: "random-facts", ValueWords: 1, FactsA: 600, FactsB: 150, GeneralPeople: 200, ValPeople: 30,
+		Exposures: 200, Epochs: 8, FinetuneSteps: 100, EvalEvery: 20, OldQA: 200,
+		NKeys: 256, Dim: 64, Layers: 2, TopSlots: 200, LoRARank: 8, BackgroundBatch: 1,
+		LRs: map[string][]float64{
+			train.FinetuneFull:   {1e-4, 3e-4, 1e-3, 3e-3},
+			train.FinetuneLoRA:   {1e-3, 3e-3, 1e-2, 3e-2},
+			train.FinetuneMemory: {10, 30, 100, 300},
+			train.FinetuneSparse: {100, 300, 1000, 3000},
+		},
+		Modes: continualModes,
+	},
+}
+
+// continualModes are the modes each base model is finetuned in: all four for the memory model, full and
+// LoRA for the dense one (it has no memory slots).
+var continualModes = map[lm.Kind][]string{
+	lm.KindMemory: {train.FinetuneFull, train.FinetuneLoRA, train.FinetuneMemory, train.FinetuneSparse},
+	lm.KindDense:  {train.FinetuneFull, train.FinetuneLoRA},
 }
 
 // ContinualScaleOf returns the experiment's sizes at preset, or an error naming the presets that have them.
@@ -88,6 +119,16 @@ func ContinualOptimizer(mode string) string {
 func continualSources(sc ContinualScale, seed int64) (a, b []data.Fact, general []string, err error) {
 	var facts []data.Fact
 	switch sc.Facts {
+	case "random-facts":
+		ds, err := data.RandomFacts(data.RandomFactsConfig{Facts: sc.FactsA + sc.FactsB, ValueWords: sc.ValueWords, Seed: seed})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		bios, err := data.Biographies(data.BioConfig{People: sc.GeneralPeople, Templates: 3, Seed: seed})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		facts, general = ds.Facts, bios.Documents[:sc.GeneralPeople]
 	case "bios":
 		perPerson := data.BioAttributes()
 		people := (sc.FactsA+perPerson-1)/perPerson + (sc.FactsB+perPerson-1)/perPerson
@@ -106,7 +147,7 @@ func continualSources(sc ContinualScale, seed int64) (a, b []data.Fact, general 
 		}
 		general = bios.Documents[:sc.GeneralPeople]
 	default:
-		return nil, nil, nil, fmt.Errorf("lab: continual facts=%q: must be bios or unicode", sc.Facts)
+		return nil, nil, nil, fmt.Errorf("lab: continual facts=%q: must be random-facts, bios or unicode", sc.Facts)
 	}
 	a, rest := takeSubjects(facts, sc.FactsA)
 	b, _ = takeSubjects(rest, sc.FactsB)
@@ -133,11 +174,13 @@ func continualPretraining(preset string, seed int64) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := data.FactsDataset(fmt.Sprintf("continual-%s-A", preset), a, 1, seed)
-	if err != nil {
-		return nil, err
+	ds := questionsOnly(fmt.Sprintf("continual-%s-A", preset), a)
+	facts := ds.Documents
+	for range sc.Exposures/sc.Epochs - 1 {
+		ds.Documents = append(ds.Documents, facts...)
 	}
 	ds.Documents = append(ds.Documents, general...)
+	ds.Meta["copies_per_epoch"] = sc.Exposures / sc.Epochs
 	ds.Meta["general_people"] = sc.GeneralPeople
 	return ds, nil
 }
@@ -153,7 +196,18 @@ func ContinualNewFacts(preset string, seed int64) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return data.FactsDataset(fmt.Sprintf("continual-%s-B", preset), b, 1, seed)
+	return questionsOnly(fmt.Sprintf("continual-%s-B", preset), b), nil
+}
+
+// questionsOnly is a dataset that teaches facts as question-answer text only (one document each), every
+// question seen.
+func questionsOnly(name string, facts []data.Fact) *data.Dataset {
+	ds := &data.Dataset{Name: name, Facts: facts, Meta: map[string]any{"generator": "continual", "facts": len(facts)}}
+	for _, f := range facts {
+		ds.TrainQA = append(ds.TrainQA, f.QA())
+		ds.Documents = append(ds.Documents, data.QAText(f.QA()))
+	}
+	return ds
 }
 
 // ContinualPretrainSpec is the spec that pretrains a model of kind on set A and the general text, for
@@ -163,24 +217,38 @@ func ContinualPretrainSpec(preset string, kind lm.Kind, seed int64) (Spec, error
 	if err != nil {
 		return Spec{}, err
 	}
-	spec := Spec{Name: "pretrain-" + string(kind), Preset: preset, Model: kind, Dataset: ContinualDataset, Seed: seed, Steps: 1}
+	spec := continualBase(sc, preset, kind, seed)
+	spec.Steps = 1
 	plan, err := Build(spec)
 	if err != nil {
 		return Spec{}, err
 	}
-	windows := len(data.PackDocuments(plan.Tokenizer, plan.Dataset.Documents, plan.Train.SeqLen))
-	spec.Steps = (sc.Exposures*windows + plan.Train.BatchSize - 1) / plan.Train.BatchSize
+	tokens := data.CorpusTokens(plan.Tokenizer, plan.Dataset.Documents)
+	if spec.Steps, err = data.ExposureSteps(tokens, plan.Train.SeqLen, plan.Train.BatchSize, sc.Epochs); err != nil {
+		return Spec{}, err
+	}
 	return spec, nil
 }
 
-// DefaultFinetuneLR is a mode's learning rate when none is given: the middle of the rates the committed
-// continual experiment swept for it.
-func DefaultFinetuneLR(mode string) float64 {
-	switch mode {
-	case train.FinetuneMemory, train.FinetuneSparse:
-		return 10
-	case train.FinetuneLoRA:
-		return 3e-3
+// ContinualBaseSpec is the spec of the experiment's pretrained model of kind at preset (its sizes, data and
+// seed; not its length, which does not change the model).
+func ContinualBaseSpec(preset string, kind lm.Kind, seed int64) (Spec, error) {
+	sc, err := ContinualScaleOf(preset)
+	if err != nil {
+		return Spec{}, err
 	}
-	return 1e-3
+	return continualBase(sc, preset, kind, seed), nil
 }
+
+// continualBase is ContinualBaseSpec at the scale sc.
+func continualBase(sc ContinualScale, preset string, kind lm.Kind, seed int64) Spec {
+	s := Spec{Name: "pretrain-" + string(kind), Preset: preset, Model: kind, Dataset: ContinualDataset, Seed: seed,
+		Dim: sc.Dim, Layers: sc.Layers}
+	if kind.IsMemory() {
+		s.NKeys = sc.NKeys
+	}
+	return s
+}
+
+// DefaultFinetuneLR is a mode's learning rate when none is given: the tiny scale's.
+func DefaultFinetuneLR(mode string) float64 { return ContinualScales["tiny"].LRs[mode][0] }

@@ -173,7 +173,7 @@ func RunContinual(ctx context.Context, b compute.Backend, preset string, seeds [
 // continualSpec is the finetuning of run r at preset.
 func continualSpec(preset string, sc ContinualScale, r ContinualRun, opts ContinualOptions) FinetuneSpec {
 	s := FinetuneSpec{
-		Pretrained:    Spec{Name: "pretrain-" + string(r.Base), Preset: preset, Model: r.Base, Dataset: ContinualDataset, Seed: r.Seed},
+		Pretrained:    continualBase(sc, preset, r.Base, r.Seed),
 		CheckpointDir: ContinualCheckpointDir(opts.CheckpointsDir, preset, r.Base, r.Seed),
 		NewFacts:      "generated", Mode: r.Mode, LR: r.LR,
 		Steps: sc.FinetuneSteps, EvalEvery: sc.EvalEvery, OldQA: sc.OldQA,
@@ -186,7 +186,7 @@ func continualSpec(preset string, sc ContinualScale, r ContinualRun, opts Contin
 	}
 	switch r.Mode {
 	case train.FinetuneSparse:
-		s.TopSlots = sc.TopSlots
+		s.TopSlots, s.BackgroundBatch = sc.TopSlots, sc.BackgroundBatch
 	case train.FinetuneLoRA:
 		s.LoRARank = sc.LoRARank
 	}

@@ -42,8 +42,11 @@ type FinetuneSpec struct {
 	// evaluates before the first step and after the last).
 	Steps     int `json:"steps"`
 	EvalEvery int `json:"eval_every"`
-	// TopSlots is t of the sparse mode; LoRARank the adapters' rank in the LoRA mode.
-	TopSlots int `json:"top_slots,omitempty"`
+	// TopSlots is t of the sparse mode; BackgroundBatch the pretraining windows per background batch of
+	// its TF-IDF (0: the batch size; train.Options.BackgroundBatch). LoRARank is the adapters' rank in the
+	// LoRA mode.
+	TopSlots        int `json:"top_slots,omitempty"`
+	BackgroundBatch int `json:"background_batch,omitempty"`
 	LoRARank int `json:"lora_rank,omitempty"`
 	// OldQA bounds the questions of A that each evaluation decodes (0: all).
 	OldQA int `json:"old_qa"`
@@ -160,6 +163,10 @@ func (s FinetuneSpec) validate() error {
 		bad("top_slots=%d: the sparse mode updates the top t slots per batch; t must be >= 1", s.TopSlots)
 	case s.Mode != train.FinetuneSparse && s.TopSlots != 0:
 		bad("top_slots=%d: only the sparse mode uses it", s.TopSlots)
+	case s.Mode != train.FinetuneSparse && s.BackgroundBatch != 0:
+		bad("background_batch=%d: only the sparse mode uses it", s.BackgroundBatch)
+	case s.BackgroundBatch < 0:
+		bad("background_batch=%d: must be >= 1 (0 means the batch size)", s.BackgroundBatch)
 	case s.Mode == train.FinetuneLoRA && s.LoRARank < 1:
 		bad("lora_rank=%d: the lora mode needs a rank >= 1", s.LoRARank)
 	case s.Mode != train.FinetuneLoRA && s.LoRARank != 0:
@@ -325,7 +332,7 @@ func Finetune(ctx context.Context, b compute.Backend, fp *FinetunePlan, opts Opt
 	ev := &continualEval{fp: fp, out: progress}
 	background := data.PackDocuments(fp.Pretrained.Tokenizer, fp.Pretrained.Dataset.Documents, fp.Train.SeqLen)
 	_, err = tr.Run(ctx, train.Options{
-		Progress: opts.Progress, InitFrom: fp.Spec.CheckpointDir, BackgroundWindows: background,
+		Progress: opts.Progress, InitFrom: fp.Spec.CheckpointDir, BackgroundWindows: background, BackgroundBatch: fp.Spec.BackgroundBatch,
 		EvalAtStart: true, NoBuiltinEval: true, EvalFn: ev.evaluate, ModelConfig: mc, Results: run,
 	})
 	if err != nil {

@@ -209,7 +209,14 @@ func (t *Trainer) prepareFinetune(ctx context.Context, opts Options, out io.Writ
 	if t.cfg.Finetune != FinetuneSparse {
 		return nil
 	}
-	counts, err := t.backgroundReads(ctx, info, opts.BackgroundWindows, out)
+	bb := opts.BackgroundBatch
+	if bb == 0 {
+		bb = t.cfg.BatchSize
+	}
+	if bb < 0 {
+		return fmt.Errorf("train: background batch=%d: must be >= 1 (0 means the batch size)", bb)
+	}
+	counts, err := t.backgroundReads(ctx, info, opts.BackgroundWindows, bb, out)
 	if err != nil {
 		return err
 	}

@@ -272,6 +272,10 @@ type Options struct {
 	// data.PackDocuments), for Config.Finetune "sparse": the batches of them whose slot reads rank the
 	// slots (memlayer.BackgroundReads), counted once and cached in InitFrom.
 	BackgroundWindows [][]int32
+	// BackgroundBatch is how many of them make one background batch (0: Config.BatchSize). A slot that
+	// every background batch reads gets no weight, so with a table that one batch of the run's size
+	// reads nearly whole, smaller background batches (down to one window) keep the ranking informative.
+	BackgroundBatch int
 	// EvalAtStart evaluates before the first step, the starting point of a finetuning run's curves.
 	EvalAtStart bool
 }
