@@ -65,7 +65,7 @@ var ContinualScales = map[string]ContinualScale{
 		Facts: "random-facts", ValueWords: 1, FactsA: 100, FactsB: 40, GeneralPeople: 60, ValPeople: 20,
 		Exposures: 200, Epochs: 8, FinetuneSteps: 30, EvalEvery: 10, OldQA: 60,
 		NKeys: 128, TopSlots: 100, LoRARank: 4, BackgroundBatch: 1,
-		LRs: map[string][]float64{train.FinetuneFull: {1e-3}, train.FinetuneLoRA: {1e-2}, train.FinetuneMemory: {100}, train.FinetuneSparse: {1000}},
+		LRs:   map[string][]float64{train.FinetuneFull: {1e-3}, train.FinetuneLoRA: {1e-2}, train.FinetuneMemory: {100}, train.FinetuneSparse: {1000}},
 		Modes: continualModes,
 	},
 	// small: the committed results (tiny's 2-layer dim-64 model with a 256² memory of 4 heads × 16 slots).

@@ -47,7 +47,7 @@ type FinetuneSpec struct {
 	// LoRA mode.
 	TopSlots        int `json:"top_slots,omitempty"`
 	BackgroundBatch int `json:"background_batch,omitempty"`
-	LoRARank int `json:"lora_rank,omitempty"`
+	LoRARank        int `json:"lora_rank,omitempty"`
 	// OldQA bounds the questions of A that each evaluation decodes (0: all).
 	OldQA int `json:"old_qa"`
 	// AllowOverlap finetunes even when B shares subjects with A (FinetunePlan.Overlap counts them);
