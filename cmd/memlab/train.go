@@ -78,6 +78,25 @@ func memoryPath(flagValue, backendFlag string) (string, error) {
 
 func (f *specFlags) resolve() (*lab.Plan, string, error) {
 	f.spec.Model = lm.Kind(f.model)
+	if f.spec.Dataset == lab.ContinualDataset {
+		// The continual experiment's pretraining (its model sizes and length), with what the flags set on top.
+		base, err := lab.ContinualPretrainSpec(f.spec.Preset, f.spec.Model, f.spec.Seed)
+		if err != nil {
+			return nil, "", usagef("%v", err)
+		}
+		if f.spec.Steps > 0 {
+			base.Steps = f.spec.Steps
+		}
+		if f.spec.NKeys > 0 {
+			base.NKeys = f.spec.NKeys
+		}
+		base.Name, base.KNN, base.People = f.spec.Name, f.spec.KNN, f.spec.People
+		base.DenseScale, base.ScaleBy = f.spec.DenseScale, f.spec.ScaleBy
+		f.spec = base
+		if *f.checkpoints == "" { // where memlab finetune and the experiment look for it
+			*f.checkpoints = lab.ContinualCheckpointDir("checkpoints", f.spec.Preset, f.spec.Model, f.spec.Seed)
+		}
+	}
 	path, err := memoryPath(*f.memoryPath, *f.backend)
 	if err != nil {
 		return nil, "", err

@@ -250,5 +250,10 @@ func continualBase(sc ContinualScale, preset string, kind lm.Kind, seed int64) S
 	return s
 }
 
-// DefaultFinetuneLR is a mode's learning rate when none is given: the tiny scale's.
-func DefaultFinetuneLR(mode string) float64 { return ContinualScales["tiny"].LRs[mode][0] }
+// DefaultFinetuneLR is a mode's learning rate when none is given: the tiny scale's (0 for an unknown mode).
+func DefaultFinetuneLR(mode string) float64 {
+	if lrs := ContinualScales["tiny"].LRs[mode]; len(lrs) > 0 {
+		return lrs[0]
+	}
+	return 0
+}
