@@ -22,6 +22,11 @@ func newText() *data.Dataset {
 	return &data.Dataset{Name: "new", Documents: []string{strings.Repeat("a dog ran in the park. ", 12)}}
 }
 
+// lmModelFn is the whole model of mc.
+func lmModelFn(mc lm.Config) ModelFn {
+	return func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, mc, tokens) }
+}
+
 // lmTrainerOn is newLMTrainer on the dataset ds.
 func lmTrainerOn(t *testing.T, mc lm.Config, cfg Config, ds *data.Dataset) *Trainer {
 	t.Helper()
@@ -29,8 +34,7 @@ func lmTrainerOn(t *testing.T, mc lm.Config, cfg Config, ds *data.Dataset) *Trai
 	if err != nil {
 		t.Fatal(err)
 	}
-	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, mc, tokens) }
-	tr, err := NewSplit(testBackend(t), modelFn, split, cfg, data.ByteTokenizer{}, ds)
+	tr, err := NewSplit(testBackend(t), lmModelFn(mc), split, cfg, data.ByteTokenizer{}, ds)
 	if err != nil {
 		t.Fatal(err)
 	}
