@@ -241,8 +241,8 @@ func WriteContinualTable(w io.Writer, runs []*results.Run) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range continualCurves(runs) {
 		for i, r := range c.Rows {
-			rows := "—"
-			if _, ok := r.Mean["value_rows_per_step"]; ok && c.Mode != train.FinetuneFull && c.Mode != train.FinetuneLoRA {
+			rows := "—" // the dense model has no value rows
+			if _, ok := r.Mean["value_rows_per_step"]; ok {
 				rows = fmt.Sprintf("%.0f", r.Mean["value_rows_per_step"])
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %g | %d | %s | %s → %s | %s | %s | %s | %s |\n",
@@ -283,6 +283,33 @@ func ContinualVerdict(runs []*results.Run) (lines []string, level float64, ok bo
 	return lines, level, true
 }
 
+// ContinualCost is one base and mode's cost per finetuning step, over all its runs (rates and seeds).
+type ContinualCost struct {
+	Label                      string
+	SecondsPerStep, SecondsStd float64
+	RowsPerStep                float64 // value rows updated per step (0 for modes that update none)
+	Runs                       int
+}
+
+// ContinualCosts is the cost per step of each base and mode, in continualCurves' order.
+func ContinualCosts(runs []*results.Run) []ContinualCost {
+	var out []ContinualCost
+	for _, c := range continualCurves(runs) {
+		var secs, rows []float64
+		for _, group := range c.Runs {
+			for _, r := range group {
+				secs = append(secs, r.Final["seconds_per_step"])
+				rows = append(rows, r.Final["value_rows_per_step"])
+			}
+		}
+		cost := ContinualCost{Label: c.label(), Runs: len(secs)}
+		cost.SecondsPerStep, cost.SecondsStd = meanStd(secs)
+		cost.RowsPerStep, _ = meanStd(rows)
+		out = append(out, cost)
+	}
+	return out
+}
+
 // writeContinualSection is the report's continual-learning section of a preset.
 func writeContinualSection(w io.Writer, resultsDir, preset string, _ []int64) error {
 	fmt.Fprintf(w, "%s. The paper: %s.\n\n", ContinualTitle, ContinualClaim)
@@ -313,6 +340,10 @@ func writeContinualSection(w io.Writer, resultsDir, preset string, _ []int64) er
 	}
 	fmt.Fprintln(w)
 	WriteContinualTable(w, runs)
+	fmt.Fprintf(w, "\nCost per finetuning step (mean ± std over every rate and seed; value rows updated per step):\n\n")
+	for _, c := range ContinualCosts(runs) {
+		fmt.Fprintf(w, "- %s: %.3f ± %.3f s, %.0f rows (%d runs)\n", c.Label, c.SecondsPerStep, c.SecondsStd, c.RowsPerStep, c.Runs)
+	}
 	if lines, level, ok := ContinualVerdict(runs); ok {
 		fmt.Fprintf(w, "\nAt matched learning (every mode's best rate reaching %.1f%% exact match on the new facts), the least forgetting of each mode:\n\n", 100*level)
 		for _, l := range lines {
