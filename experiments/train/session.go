@@ -88,7 +88,7 @@ func (r *session) save() error {
 	if r.handler == nil || r.lastSaved == r.t.step {
 		return nil
 	}
-	if err := r.t.saveCheckpoint(r.handler, r.modelJSON); err != nil {
+	if err := r.t.saveCheckpoint(r.handler, r.modelJSON, r.opts.KeepCheckpoints); err != nil {
 		return err
 	}
 	r.lastSaved = r.t.step

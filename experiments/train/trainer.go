@@ -51,6 +51,7 @@ type Trainer struct {
 	stepExec *model.Exec // the graph path's step
 	host     *hostPath   // the host path, prepared by Run
 	eval     *Evaluator
+	ckptFS   ckptFS // where checkpoints are written (tests inject failures)
 
 	// Loop state, all saved in checkpoints.
 	step         int
@@ -116,7 +117,7 @@ func NewSplit(b compute.Backend, modelFn ModelFn, split *lm.SplitModel, cfg Conf
 	}
 	t := &Trainer{
 		backend: b, modelFn: modelFn, split: split, cfg: cfg, tok: tok, ds: ds,
-		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store,
+		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store, ckptFS: osFS{},
 	}
 	if cfg.path() == PathHost {
 		return t, nil // compiled by Run, once a checkpoint has been loaded (see prepareHost)
@@ -492,6 +493,11 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	if len(names) > 0 && opts.Resume {
+		if names, err = setAsideBrokenCheckpoints(dir, names, out); err != nil {
+			return nil, err
+		}
+	}
 	if len(names) > 0 && !opts.Resume {
 		return nil, fmt.Errorf("train: checkpoint dir %s already holds a checkpoint (%s); rerun with --resume to continue it, or use a new --checkpoint-dir",
 			dir, names[len(names)-1])
@@ -584,7 +590,7 @@ func corruptCheckpointError(dir string, names []string, err error) error {
 }
 
 // saveCheckpoint stores the loop state as a store parameter and saves a GoMLX checkpoint.
-func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error {
+func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte, keep int) error {
 	st := trainState{
 		Version: stateVersion, Step: t.step, Batcher: t.batcher.State(), Tokens: t.tokens,
 		TrainSeconds: t.trainSeconds, LastEvalStep: t.lastEvalStep, Evals: t.evals,
@@ -602,8 +608,16 @@ func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error 
 		}
 		defer func() { _ = t.host.dropFromStore() }()
 	}
-	if err := catch(h.Save); err != nil {
-		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s", t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
+	err = catch(func() error {
+		base, err := nextCheckpointName(h.Dir(), t.step)
+		if err != nil {
+			return err
+		}
+		return writeCheckpoint(t.ckptFS, h.Dir(), base, t.store, h.LoadedVariables(), keep)
+	})
+	if err != nil {
+		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s; the previous checkpoints are untouched",
+			t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
 	}
 	return nil
 }

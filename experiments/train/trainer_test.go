@@ -423,13 +423,13 @@ func TestCheckpointErrors(t *testing.T) {
 	b, _ := os.ReadFile(bin)
 	_ = os.WriteFile(bin, b[:len(b)/2], 0o644)
 	oneLineErr("truncated bin", resume(dir, cfg, modelCfg, true),
-		"train: checkpoint file "+bin+" is corrupt (unexpected EOF); it is the only checkpoint there: use a new --checkpoint-dir")
+		"train: checkpoint file "+bin+" is corrupt (data file has ", "); it is the only checkpoint there: use a new --checkpoint-dir")
 
 	// Garbage metadata file.
 	dir = copyDir("garbage")
 	_ = os.WriteFile(filepath.Join(dir, names[0]+".json"), []byte("{not json"), 0o644)
 	oneLineErr("garbage json", resume(dir, cfg, modelCfg, true),
-		"train: checkpoint file "+filepath.Join(dir, names[0]+".json")+" is corrupt (invalid character", "--checkpoint-dir")
+		"train: checkpoint file "+filepath.Join(dir, names[0]+".json")+" is corrupt (metadata: invalid character", "--checkpoint-dir")
 
 	// Different model config, different training config.
 	dir = copyDir("mismatch")
