@@ -7,15 +7,24 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/memlayers/memlayers/experiments/lab"
 )
 
 // Every user mistake ends with exactly one line on stderr, exit status 2, and
 // no panic trace.
 func TestUserMistakesGiveOneLine(t *testing.T) {
-	bad := filepath.Join(t.TempDir(), "bad.tsv")
+	tmp := t.TempDir()
+	bad := filepath.Join(tmp, "bad.tsv")
 	if err := os.WriteFile(bad, []byte("Paris\tcapital of\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	notDir := filepath.Join(tmp, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "out.json") // never written: every case fails before training
+	capitals := "../../experiments/data/testdata/capitals.tsv"
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -39,6 +48,15 @@ func TestUserMistakesGiveOneLine(t *testing.T) {
 		{[]string{"sweep", "ablations", "--only", "no such run"}, `"knn/2"`},
 		{[]string{"plot", "scaling", "--results", t.TempDir()}, "no results for sweep scaling"},
 		{[]string{"demo", "--pairs", "0"}, "pairs=0"},
+		{[]string{"train", "--seed", "0"}, "--seed=0: must be >= 1"},
+		{[]string{"train", "--knn", "100", "--n-keys", "8"}, "knn=100: must be <= n_keys=8"},
+		{[]string{"train", "--steps", "1", "--out", filepath.Join(notDir, "x.json")}, "cannot create directory " + notDir},
+		{[]string{"train", "--steps", "1", "--out", tmp}, "is a directory"},
+		{[]string{"facts", "--file", capitals, "--dataset", "bios"}, "--dataset cannot be used with facts"},
+		{[]string{"facts", "--file", capitals, "--exposures", "5", "--steps", "3"}, "--exposures and --steps"},
+		{[]string{"facts", "--file", capitals, "--exposures", "-1"}, "--exposures=-1"},
+		{[]string{"eval", "--checkpoint-dir", filepath.Join(tmp, "none"), "--out", out}, "no checkpoint in " + filepath.Join(tmp, "none")},
+		{[]string{"eval", "--resume"}, "eval never trains"},
 	} {
 		var stdout, stderr bytes.Buffer
 		status := run(context.Background(), tc.args, &stdout, &stderr)
@@ -57,5 +75,23 @@ func TestHelpExitsZero(t *testing.T) {
 		if status := run(context.Background(), args, &stdout, &stderr); status != 0 || stdout.Len() == 0 {
 			t.Errorf("memlab %v: status %d, stdout %q, stderr %q", args, status, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestRunTooLargeForMemory: a run whose estimated memory exceeds what the machine has is refused with one
+// line naming the size and the flag to lower, before anything is allocated or written.
+func TestRunTooLargeForMemory(t *testing.T) {
+	if _, ok := lab.AvailableMemory(); !ok {
+		t.Skip("available memory unknown here (no /proc/meminfo): the check is skipped")
+	}
+	out := filepath.Join(t.TempDir(), "sub", "out.json")
+	var stdout, stderr bytes.Buffer
+	status := run(context.Background(), []string{"train", "--n-keys", "46000", "--out", out}, &stdout, &stderr)
+	msg := stderr.String()
+	if status != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "TiB") || !strings.Contains(msg, "lower --n-keys") {
+		t.Errorf("status %d, stderr %q; want status 2 and one line naming the size and --n-keys", status, msg)
+	}
+	if _, err := os.Stat(filepath.Dir(out)); !os.IsNotExist(err) {
+		t.Errorf("the refused run created %s", filepath.Dir(out))
 	}
 }

@@ -285,23 +285,29 @@ func (e *InterruptedError) Is(target error) bool { return target == ErrInterrupt
 // ErrNonFiniteLoss matches (errors.Is) the error Run returns when the loss becomes NaN or infinite.
 var ErrNonFiniteLoss = errors.New("train: loss became non-finite")
 
-// NonFiniteLossError names the step at which the loss stopped being a finite number.
+// NonFiniteLossError names the step at which the loss stopped being a finite number, and the settings
+// that usually cause it.
 type NonFiniteLossError struct {
 	Step     int
 	Loss     float64
+	LR       float64
 	GradClip float64
 }
 
 func (e *NonFiniteLossError) Error() string {
-	what := "NaN"
-	if math.IsInf(e.Loss, 0) {
-		what = "infinite"
-	}
-	hint := "lower --lr or enable --grad-clip"
+	hint := "lower Config.LR or set Config.GradClip (clipping is off)"
 	if e.GradClip > 0 {
-		hint = fmt.Sprintf("lower --lr or --grad-clip (now %g)", e.GradClip)
+		hint = fmt.Sprintf("lower Config.LR or Config.GradClip (now %g)", e.GradClip)
 	}
-	return fmt.Sprintf("train: loss became %s at step %d; %s", what, e.Step, hint)
+	return fmt.Sprintf("train: loss became %s at step %d with learning rate %g; %s", e.What(), e.Step, e.LR, hint)
+}
+
+// What is "NaN" or "infinite".
+func (e *NonFiniteLossError) What() string {
+	if math.IsInf(e.Loss, 0) {
+		return "infinite"
+	}
+	return "NaN"
 }
 
 // Is makes errors.Is(err, ErrNonFiniteLoss) true.
@@ -449,7 +455,7 @@ func (t *Trainer) Run(ctx context.Context, opts Options) (*Summary, error) {
 		sum.Loss, sum.GradNorm = res.loss, res.gradNorm
 		sum.Losses = append(sum.Losses, res.loss)
 		if math.IsNaN(res.loss) || math.IsInf(res.loss, 0) {
-			return finish(&NonFiniteLossError{Step: t.step, Loss: res.loss, GradClip: t.cfg.GradClip})
+			return finish(&NonFiniteLossError{Step: t.step, Loss: res.loss, LR: t.cfg.LR, GradClip: t.cfg.GradClip})
 		}
 		t.lossSum += res.loss
 		t.lossCount++
