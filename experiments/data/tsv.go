@@ -78,7 +78,7 @@ func ReadFactsTSV(r io.Reader, name string, opts TSVOptions) ([]Fact, TSVReport,
 	var facts []Fact
 	var report TSVReport
 	seen := map[[3]string]bool{} // subject, relation, answer
-	sawData := false // a header is only recognised before the first fact
+	sawData := false             // a header is only recognised before the first fact
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {

@@ -21,9 +21,9 @@ type Options struct {
 	CheckpointDir string    // "" disables checkpoints
 	Resume        bool
 	// EvalOnly evaluates the newest checkpoint in CheckpointDir without training (train.Trainer.Evaluate).
-	EvalOnly bool
-	Experiment    string // recorded in the results file ("train", "scaling", …)
-	RepoDir       string // for the git commit in the provenance ("" = current dir)
+	EvalOnly   bool
+	Experiment string // recorded in the results file ("train", "scaling", …)
+	RepoDir    string // for the git commit in the provenance ("" = current dir)
 }
 
 // Run trains and evaluates one spec and returns its filled results record.
