@@ -95,3 +95,25 @@ func TestRunTooLargeForMemory(t *testing.T) {
 		t.Errorf("the refused run created %s", filepath.Dir(out))
 	}
 }
+
+// TestSweepOnlyExitsZero: a sweep limited by --only to runs that the charts cannot show alone (here the
+// scaling sweep's dense baseline, already finished) still succeeds: the plots are reported as not drawn.
+func TestSweepOnlyExitsZero(t *testing.T) {
+	dir := t.TempDir()
+	saved, err := os.ReadFile("../../results/scaling/tiny/dense-seed1.json")
+	if err != nil {
+		t.Skip("no committed dense result to start from:", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "scaling", "tiny"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scaling", "tiny", "dense-seed1.json"), saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	status := run(context.Background(), []string{"sweep", "scaling", "--seeds", "1", "--only", "^dense$",
+		"--results", dir, "--plots", filepath.Join(dir, "plots")}, &stdout, &stderr)
+	if status != 0 || !strings.Contains(stdout.String(), "kept") || !strings.Contains(stdout.String(), "plots: not drawn yet") {
+		t.Errorf("status %d, stderr %q, stdout:\n%s", status, stderr.String(), stdout.String())
+	}
+}
