@@ -626,9 +626,9 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if !found || !isString {
 		return nil, fmt.Errorf("train: checkpoint %s holds no memlayers training state (was it written by another program?); use a new --checkpoint-dir", latest)
 	}
-	var st trainState
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return nil, corruptCheckpointError(dir, names, fmt.Errorf("training state: %s", oneLine(err.Error())))
+	st, err := decodeTrainState([]byte(text))
+	if err != nil {
+		return nil, corruptCheckpointError(dir, names, err)
 	}
 	if err := t.checkResumable(dir, &st, modelJSON); err != nil {
 		return nil, err
