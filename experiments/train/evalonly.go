@@ -41,11 +41,11 @@ func (t *Trainer) Evaluate(ctx context.Context, opts Options) (*Summary, error) 
 	if dir == "" {
 		return nil, errors.New("train: Evaluate needs a checkpoint directory (Options.CheckpointDir)")
 	}
-	if _, err := LatestCheckpoint(dir); err != nil {
+	latest, err := LatestCheckpoint(dir)
+	if err != nil {
 		return nil, err
 	}
 	var modelJSON []byte
-	var err error
 	if opts.ModelConfig != nil {
 		if modelJSON, err = json.Marshal(opts.ModelConfig); err != nil {
 			return nil, fmt.Errorf("train: model config cannot be encoded as JSON: %s", oneLine(err.Error()))
@@ -56,10 +56,11 @@ func (t *Trainer) Evaluate(ctx context.Context, opts Options) (*Summary, error) 
 		out = io.Discard
 	}
 	opts.Resume = true
-	handler, err := t.openCheckpoint(opts, modelJSON, out)
+	handler, err := t.openCheckpoint(opts, modelJSON, io.Discard)
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(out, "evaluating %s at step %d/%d, without training\n", checkpointFiles(dir, latest), t.step, t.cfg.Steps)
 
 	metrics, err := t.evaluate(ctx, opts)
 	if err != nil {

@@ -43,9 +43,13 @@ func TestEvaluateNeverTrains(t *testing.T) {
 	longer.Steps = 10 // a checkpoint before the end of training is evaluated as it is
 	ev := newTrainer(longer)
 	run := &results.Run{}
-	sumB, err := ev.Evaluate(context.Background(), Options{CheckpointDir: dir, ValWindows: val, Results: run})
+	var log bytes.Buffer
+	sumB, err := ev.Evaluate(context.Background(), Options{CheckpointDir: dir, ValWindows: val, Results: run, Progress: &log})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "at step 4/10, without training") {
+		t.Errorf("log:\n%s", log.String())
 	}
 	if sumB.Step != 4 || sumB.Final["steps"] != 4 || len(sumB.Losses) != 0 {
 		t.Fatalf("evaluated at step %d (final steps %v, %d losses), want step 4 and no training", sumB.Step, sumB.Final["steps"], len(sumB.Losses))
