@@ -172,8 +172,12 @@ func (f *specFlags) execute(ctx context.Context, plan *lab.Plan, stdout io.Write
 
 func printFinal(w io.Writer, run *results.Run) {
 	m := run.Final
-	fmt.Fprintf(w, "%s: held-out QA EM %.1f%% F1 %.1f%% answer NLL %.3f | seen QA EM %.1f%% | text NLL %.3f | %.0f tok/s, %.0fs\n",
-		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], m["val_nll"],
+	text := ""
+	if nll, ok := m["val_nll"]; ok { // only the biographies have held-out text
+		text = fmt.Sprintf(" | text NLL %.3f", nll)
+	}
+	fmt.Fprintf(w, "%s: held-out QA EM %.1f%% F1 %.1f%% answer NLL %.3f | seen QA EM %.1f%%%s | %.0f tok/s, %.0fs\n",
+		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], text,
 		m["tokens_per_second"], run.WallSeconds)
 }
 
