@@ -51,6 +51,9 @@ func runFacts(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	plan, err := f.resolve("facts")
 	if err != nil {
+		if !*lenient && strings.HasPrefix(err.Error(), *file+":") { // a bad line, "FILE:LINE: problem; fix"
+			return usagef("%v (or pass --lenient to skip bad lines)", err)
+		}
 		return err
 	}
 	if *exposures > 0 {

@@ -40,6 +40,8 @@ func TestUserMistakesGiveOneLine(t *testing.T) {
 		{[]string{"train", "--n-keys", "-3"}, "n_keys"},
 		{[]string{"facts"}, "--file is required"},
 		{[]string{"facts", "--file", bad}, "bad.tsv:1:"},
+		{[]string{"facts", "--file", bad}, "(or pass --lenient to skip bad lines)"},
+		{[]string{"facts", "--file", bad, "--lenient"}, "no facts found; every line was skipped"},
 		{[]string{"facts", "--file", "/no/such/file.tsv"}, "file.tsv"},
 		{[]string{"sweep"}, "name the sweep"},
 		{[]string{"sweep", "nope"}, `sweep "nope" unknown`},
