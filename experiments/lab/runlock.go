@@ -28,8 +28,8 @@ func lockPath(resultsPath string) string {
 }
 
 // tryLockRun takes the lock of the run whose results file is resultsPath without waiting. When another
-// process holds it, it returns a nil lock and a description of the holder ("pid 123 on host since
-// 10:04"). The results directory is created if missing.
+// process holds it, it returns a nil lock and a non-empty description of the holder ("pid 123 on host
+// since 10:04"). The results directory is created if missing.
 func tryLockRun(resultsPath string) (*runLock, string, error) {
 	path := lockPath(resultsPath)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -42,8 +42,11 @@ func tryLockRun(resultsPath string) (*runLock, string, error) {
 			return nil, "", fmt.Errorf("lab: locking %s: %w", path, err)
 		}
 		if !ok {
-			holder, _ := os.ReadFile(path)
-			return nil, strings.TrimSpace(string(holder)), nil
+			holder, _ := os.ReadFile(path) // empty until the holder has written it
+			if desc := strings.TrimSpace(string(holder)); desc != "" {
+				return nil, desc, nil
+			}
+			return nil, "another process", nil
 		}
 		// The previous holder removes the file before unlocking it; if that happened between our open and
 		// our lock, we hold a lock on a file that is no longer at path: try again.

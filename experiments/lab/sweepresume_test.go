@@ -134,6 +134,13 @@ func TestRunLock(t *testing.T) {
 	if err != nil || second != nil || !strings.Contains(holder, "pid ") {
 		t.Fatalf("second lock while held: %v %q %v", second, holder, err)
 	}
+	// Between taking the lock and writing its description, the holder is still reported as busy.
+	if err := os.WriteFile(lockPath(path), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if second, holder, err := tryLockRun(path); err != nil || second != nil || holder != "another process" {
+		t.Fatalf("lock held with no description yet: %v %q %v", second, holder, err)
+	}
 	first.release()
 	if _, err := os.Stat(lockPath(path)); !os.IsNotExist(err) {
 		t.Errorf("lock file left after release: %v", err)
