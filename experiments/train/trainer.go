@@ -323,23 +323,29 @@ func (e *InterruptedError) Is(target error) bool { return target == ErrInterrupt
 // ErrNonFiniteLoss matches (errors.Is) the error Run returns when the loss becomes NaN or infinite.
 var ErrNonFiniteLoss = errors.New("train: loss became non-finite")
 
-// NonFiniteLossError names the step at which the loss stopped being a finite number.
+// NonFiniteLossError names the step at which the loss stopped being a finite number, and the settings
+// that usually cause it.
 type NonFiniteLossError struct {
 	Step     int
 	Loss     float64
+	LR       float64
 	GradClip float64
 }
 
 func (e *NonFiniteLossError) Error() string {
-	what := "NaN"
-	if math.IsInf(e.Loss, 0) {
-		what = "infinite"
-	}
-	hint := "lower --lr or enable --grad-clip"
+	hint := "lower Config.LR or set Config.GradClip (clipping is off)"
 	if e.GradClip > 0 {
-		hint = fmt.Sprintf("lower --lr or --grad-clip (now %g)", e.GradClip)
+		hint = fmt.Sprintf("lower Config.LR or Config.GradClip (now %g)", e.GradClip)
 	}
-	return fmt.Sprintf("train: loss became %s at step %d; %s", what, e.Step, hint)
+	return fmt.Sprintf("train: loss became %s at step %d with learning rate %g; %s", e.What(), e.Step, e.LR, hint)
+}
+
+// What is "NaN" or "infinite".
+func (e *NonFiniteLossError) What() string {
+	if math.IsInf(e.Loss, 0) {
+		return "infinite"
+	}
+	return "NaN"
 }
 
 // Is makes errors.Is(err, ErrNonFiniteLoss) true.
@@ -527,9 +533,9 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if !found || !isString {
 		return nil, fmt.Errorf("train: checkpoint %s holds no memlayers training state (was it written by another program?); use a new --checkpoint-dir", latest)
 	}
-	var st trainState
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return nil, corruptCheckpointError(dir, names, fmt.Errorf("training state: %s", oneLine(err.Error())))
+	st, err := decodeTrainState([]byte(text))
+	if err != nil {
+		return nil, corruptCheckpointError(dir, names, err)
 	}
 	if err := t.checkResumable(dir, &st, modelJSON); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -257,7 +258,8 @@ func TestNaNNamesTheStep(t *testing.T) {
 	if !errors.Is(err, ErrNonFiniteLoss) {
 		t.Fatalf("Run returned %v, want a non-finite loss error", err)
 	}
-	if want := "train: loss became NaN at step 4; lower --lr or enable --grad-clip"; err.Error() != want {
+	want := fmt.Sprintf("train: loss became NaN at step 4 with learning rate %g; lower Config.LR or set Config.GradClip (clipping is off)", cfg.LR)
+	if err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 	if sum == nil || sum.Step != 4 {
