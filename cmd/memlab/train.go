@@ -53,6 +53,7 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
 	f.checkpoints = fs.String("checkpoint-dir", "", "checkpoint directory (default checkpoints/<name>-seed<N>)")
 	f.resume = fs.Bool("resume", false, "continue from the last checkpoint in --checkpoint-dir")
+	fs.IntVar(&f.spec.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (0: the preset's)")
 	f.memoryPath = addMemoryPathFlag(fs)
 	return f
 }

@@ -69,6 +69,9 @@ func Build(s Spec) (*Plan, error) {
 		tc.CheckpointEvery = min(tc.CheckpointEvery, s.Steps)
 		tc.WarmupSteps = min(tc.WarmupSteps, max(1, s.Steps/10))
 	}
+	if s.CheckpointEvery > 0 {
+		tc.CheckpointEvery = s.CheckpointEvery
+	}
 	if s.ValueLRx > 0 {
 		tc.ValueLR = s.ValueLRx * tc.LR
 	}

@@ -39,6 +39,8 @@ type Spec struct {
 	// for the model (DefaultMemoryPath with the pure-Go backend). Models without a host path (dense, MoE,
 	// PEER) always run on the graph path.
 	MemoryPath string `json:"memory_path,omitempty"`
+	// CheckpointEvery overrides how often a run checkpoints (0: the preset's, at most its steps).
+	CheckpointEvery int `json:"checkpoint_every,omitempty"`
 	// LenientTSV skips the bad lines of a tsv: dataset instead of failing (data.TSVOptions.Lenient).
 	LenientTSV bool `json:"lenient_tsv,omitempty"`
 }
@@ -51,7 +53,8 @@ func (s Spec) Validate() error {
 		name string
 		v    int
 	}{{"steps", s.Steps}, {"people", s.People}, {"n_keys", s.NKeys}, {"knn", s.KNN}, {"mem_heads", s.MemHeads},
-		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts}} {
+		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts},
+		{"checkpoint_every", s.CheckpointEvery}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Sprintf("lab: %s=%d: must be >= 0 (0 means the preset's value)", f.name, f.v))
 		}
