@@ -148,9 +148,9 @@ func loadCheckpoint(dir string, immediate bool) (*CheckpointInfo, *model.Store, 
 	if !found || !isString {
 		return nil, nil, fmt.Errorf("train: checkpoint %s holds no memlayers training state (was it written by another program?)", checkpointFiles(dir, latest))
 	}
-	var st trainState
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return nil, nil, corruptCheckpointError(dir, names, fmt.Errorf("training state: %s", oneLine(err.Error())))
+	st, err := decodeTrainState([]byte(text))
+	if err != nil {
+		return nil, nil, corruptCheckpointError(dir, names, err)
 	}
 	info := &CheckpointInfo{Dir: dir, File: latest, Step: st.Step, Config: st.Config, Model: st.Model,
 		Tokenizer: st.Tokenizer, DataHash: st.DataHash}
