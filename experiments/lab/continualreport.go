@@ -310,6 +310,29 @@ func ContinualCosts(runs []*results.Run) []ContinualCost {
 	return out
 }
 
+// describeContinualScale says what the experiment runs at preset, in one paragraph.
+func describeContinualScale(preset string) string {
+	sc, _ := ContinualScaleOf(preset)
+	p, _ := PresetByName(preset)
+	dim, layers, nkeys := p.Model.Dim, p.Model.Layers, p.Memory.NKeys
+	if sc.Dim > 0 {
+		dim = sc.Dim
+	}
+	if sc.Layers > 0 {
+		layers = sc.Layers
+	}
+	if sc.NKeys > 0 {
+		nkeys = sc.NKeys
+	}
+	return fmt.Sprintf("At this preset: a %d-layer dim-%d model, dense or with one memory layer of %d² slots (%d heads × %d slots "+
+		"per token). Pretraining: %d %s facts (set A) seen %d times each, with %d biographies (general text) seen %d times. "+
+		"Finetuning: %d new facts (set B) for %d steps of %d × %d tokens, evaluated every %d steps on B, on %d questions of A and on "+
+		"%d held-out biographies; sparse t = %d slots per batch (background batches of %d window), LoRA rank %d.",
+		layers, dim, nkeys, p.Memory.Heads, p.Memory.KNN, sc.FactsA, sc.Facts, sc.Exposures, sc.GeneralPeople, sc.Epochs,
+		sc.FactsB, sc.FinetuneSteps, p.Train.BatchSize, p.Train.SeqLen, sc.EvalEvery, sc.OldQA, sc.ValPeople, sc.TopSlots,
+		sc.BackgroundBatch, sc.LoRARank)
+}
+
 // writeContinualSection is the report's continual-learning section of a preset.
 func writeContinualSection(w io.Writer, resultsDir, preset string, _ []int64) error {
 	fmt.Fprintf(w, "%s. The paper: %s.\n\n", ContinualTitle, ContinualClaim)
@@ -317,6 +340,7 @@ func writeContinualSection(w io.Writer, resultsDir, preset string, _ []int64) er
 		fmt.Fprintf(w, "The experiment has no %s scale.\n", preset)
 		return nil
 	}
+	fmt.Fprintf(w, "%s\n\n", describeContinualScale(preset))
 	runs, pretrains, err := LoadContinual(resultsDir, preset)
 	if err != nil {
 		return err
