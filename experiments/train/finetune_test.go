@@ -27,12 +27,15 @@ func lmModelFn(mc lm.Config) ModelFn {
 	return func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, mc, tokens) }
 }
 
-// lmTrainerOn is newLMTrainer on the dataset ds.
+// lmTrainerOn is newLMTrainer on the dataset ds (a model without memory layers has no split).
 func lmTrainerOn(t *testing.T, mc lm.Config, cfg Config, ds *data.Dataset) *Trainer {
 	t.Helper()
-	split, err := mc.Split()
-	if err != nil {
-		t.Fatal(err)
+	var split *lm.SplitModel
+	if mc.Model.IsMemory() {
+		var err error
+		if split, err = mc.Split(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tr, err := NewSplit(testBackend(t), lmModelFn(mc), split, cfg, data.ByteTokenizer{}, ds)
 	if err != nil {
@@ -290,5 +293,45 @@ func TestFinetuneRefuses(t *testing.T) {
 	sparse.TopSlots = 2
 	if _, err := lmTrainerOn(t, mc, sparse, newText()).Run(context.Background(), Options{InitFrom: dir, NoBuiltinEval: true}); err == nil || !strings.Contains(err.Error(), "background windows") {
 		t.Errorf("sparse finetuning without background data: %v", err)
+	}
+}
+
+// TestLoRAOnTheGraphPath: a dense model (graph path) finetuned with adapters starts where its pretraining
+// ended and moves only the adapters.
+func TestLoRAOnTheGraphPath(t *testing.T) {
+	mc := tinyLM(t, lm.KindDense)
+	val := data.PackDocuments(data.ByteTokenizer{}, repeatedText().Documents, 16)[:2]
+	dir := filepath.Join(t.TempDir(), "dense")
+	pre := lmTrainerOn(t, mc, lmTrainConfig(4, PathGraph, ""), repeatedText())
+	sum, err := pre.Run(context.Background(), Options{CheckpointDir: dir, ValWindows: val})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := parameters(t, pre)
+	cfg := finetuneConfig(FinetuneLoRA, OptimizerAdamW, 3)
+	cfg.MemoryPath = PathGraph
+	adapted := mc
+	adapted.LoRA = lm.LoRAConfig{Rank: 2}
+	tr := lmTrainerOn(t, adapted, cfg, newText())
+	if _, err := tr.Run(context.Background(), Options{InitFrom: dir, ValWindows: val, EvalAtStart: true}); err != nil {
+		t.Fatal(err)
+	}
+	if start, want := tr.evals[0].Metrics["val_nll"], sum.Final["val_nll"]; math.Abs(start-want) > 1e-6*want {
+		t.Errorf("held-out NLL at step 0 %.7g, the pretrained model's %.7g", start, want)
+	}
+	moved := 0
+	for path, w := range parameters(t, tr) {
+		old, existed := before[path]
+		switch {
+		case !existed && !lm.IsLoRAVariable(path):
+			t.Errorf("new variable %s", path)
+		case existed && !slices.Equal(old, w):
+			t.Errorf("%s moved in a LoRA finetuning", path)
+		case !existed:
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Error("no adapters")
 	}
 }
