@@ -140,6 +140,10 @@ func RunContinual(ctx context.Context, b compute.Backend, preset string, seeds [
 		path := filepath.Join(opts.ResultsDir, ContinualFile(preset, r))
 		if !opts.Overwrite {
 			if run, err := results.Read(path); err == nil {
+				if !sameFinetune(finetuneSpecOf(run), specs[i]) {
+					return out, fmt.Errorf("continual %s (seed %d): %s was made with other finetuning settings than the experiment's now; "+
+						"rerun it with --overwrite, or move the file away", r.Name(), r.Seed, path)
+				}
 				out = append(out, run)
 				fmt.Fprintf(opts.Log, "[%d/%d] %s (seed %d): kept %s\n", i+1, len(runs), r.Name(), r.Seed, path)
 				continue
@@ -233,6 +237,15 @@ func pretrainContinual(ctx context.Context, b compute.Backend, preset string, ba
 	fmt.Fprintf(opts.Log, "pretrained %s (seed %d): recall of A %.1f%%, text NLL %.3f (%s) → %s\n", base, seed,
 		100*run.Final["train_qa_em"], run.Final["val_nll"], time.Since(t0).Round(time.Second), path)
 	return nil
+}
+
+// sameFinetune reports whether a recorded finetuning was made with spec's settings (its set B is recorded
+// by name, so it is left out).
+func sameFinetune(recorded, spec FinetuneSpec) bool {
+	recorded.NewFacts, spec.NewFacts = "", ""
+	a, errA := json.Marshal(recorded)
+	b, errB := json.Marshal(spec)
+	return errA == nil && errB == nil && sameRecordedConfig(a, b)
 }
 
 // sameRecordedConfig reports whether two recorded configs are equal, whatever their key order.
