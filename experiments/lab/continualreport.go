@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/memlayers/memlayers/experiments/lm"
@@ -148,10 +149,11 @@ func ContinualCharts(preset string, runs []*results.Run) ([]Chart, error) {
 	if err != nil {
 		return nil, err
 	}
+	percentAxes(p, true, pareto)
 	charts := []Chart{{File: "continual-" + preset + "-pareto", Plot: p}}
 	for _, metric := range []struct{ file, title, key, ylabel string }{
-		{"learning", "Learning the new facts over finetuning", "new_em", "exact match on the new facts B (%)"},
-		{"forgetting", "Forgetting the old facts over finetuning", "forgetting_pct", "drop of exact match on the old facts A (% of it)"},
+		{"learning", "Learning B", "new_em", "exact match on the new facts B (%)"},
+		{"forgetting", "Forgetting A", "forgetting_pct", "drop of exact match on the old facts A (% of it)"},
 	} {
 		var series []plot.Series
 		for _, c := range curves {
@@ -168,15 +170,32 @@ func ContinualCharts(preset string, runs []*results.Run) ([]Chart, error) {
 			}
 		}
 		p, err := plot.Line(plot.LineSpec{
-			Title:  fmt.Sprintf("%s, each mode at its best rate (%s preset)", metric.title, preset),
+			Title:  fmt.Sprintf("%s over finetuning, best rate per mode (%s preset)", metric.title, preset),
 			XLabel: "finetuning step", YLabel: metric.ylabel, Series: series,
 		})
 		if err != nil {
 			return nil, err
 		}
+		percentAxes(p, false, series)
 		charts = append(charts, Chart{File: "continual-" + preset + "-" + metric.file, Plot: p})
 	}
 	return charts, nil
+}
+
+// percentAxes sets the y axis (and the x axis too when x is a percentage) to 0–100 %, reaching below 0
+// when a series does (a model that recalls more of A than it started with "forgot" a negative amount), so
+// that charts of different runs compare at a glance.
+func percentAxes(p *gplot.Plot, xPercent bool, series []plot.Series) {
+	low := 0.0
+	for _, s := range series {
+		for i, y := range s.Y {
+			low = math.Min(low, y-s.YErr[i])
+		}
+	}
+	p.Y.Min, p.Y.Max = math.Floor(low/10)*10, 100
+	if xPercent {
+		p.X.Min, p.X.Max = 0, 100
+	}
 }
 
 // stepSeries is a metric's mean and spread over runs (the seeds of one configuration) at each evaluation
