@@ -19,23 +19,35 @@ if [ -z "${MEMLAB:-}" ]; then
 fi
 seed=${SOAK_SEED:-$(date +%s)}
 RANDOM=$seed
-# Tiny memory model on the host path, a checkpoint every 2 steps, so that kills land in saves too.
-args=(train --preset tiny --model memory --steps 40 --checkpoint-every 2)
+# A tiny memory model on the host path with a 128² table (4 MB of values, 12 MB with its moments, written
+# at every checkpoint) and a checkpoint every 2 steps. Every other kill waits for a save to be under way
+# (its temporary files to appear) and kills it there; the others come at a random moment.
+args=(train --preset tiny --model memory --n-keys 128 --steps 40 --checkpoint-every 2)
 
 echo "soak: $N kills, seed $seed, work dir $dir"
 "$MEMLAB" "${args[@]}" --checkpoint-dir "$dir/straight-ckpt" --out "$dir/straight.json" >"$dir/straight.log" 2>&1
 
-kills=0 finished=0
+ckpt="$dir/soak-ckpt"
+kills=0 in_save=0 finished=0
 for i in $(seq 1 "$N"); do
-  # A random moment between 0.2 s and ~4 s: compile, steps, saves and the final evaluation all get hit.
-  delay=$(printf '0.%03d' $((RANDOM % 1000)))
-  delay=$(awk -v d="$delay" -v s=$((RANDOM % 4)) 'BEGIN { printf "%.3f", s + d + 0.2 }')
-  "$MEMLAB" "${args[@]}" --checkpoint-dir "$dir/soak-ckpt" --out "$dir/soak.json" --resume --overwrite \
-    >>"$dir/soak.log" 2>&1 &
+  "$MEMLAB" "${args[@]}" --checkpoint-dir "$ckpt" --out "$dir/soak.json" --resume --overwrite >>"$dir/soak.log" 2>&1 &
   pid=$!
-  sleep "$delay"
+  if (( i % 2 == 0 )); then
+    # Wait (up to 20 s) for this run to commit a checkpoint of its own and then to start its next save,
+    # and kill it in the middle of that save.
+    saved=$(ls "$ckpt"/checkpoint-*.json 2>/dev/null | tail -1 || true)
+    for _ in $(seq 1 2000); do
+      newest=$(ls "$ckpt"/checkpoint-*.json 2>/dev/null | tail -1 || true)
+      [ "$newest" != "$saved" ] && compgen -G "$ckpt/.tmp-checkpoint-*" >/dev/null && break
+      sleep 0.01
+    done
+  else
+    # A random moment between 0.2 s and ~4 s: compile, steps, saves and the final evaluation all get hit.
+    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.2 + (r % 4000) / 1000 }')"
+  fi
   if kill -9 "$pid" 2>/dev/null; then
     kills=$((kills + 1))
+    if compgen -G "$ckpt/.tmp-checkpoint-*" >/dev/null; then in_save=$((in_save + 1)); fi
   else
     finished=$((finished + 1)) # it finished before the kill: the next run resumes a finished run
   fi
@@ -59,5 +71,5 @@ if evals_a != evals_b:
     sys.exit("soak: the evaluations along the run differ from the uninterrupted run's")
 print(f"soak: final metrics equal the uninterrupted run's ({len(fa)} metrics, {len(evals_a)} evaluations)")
 EOF
-echo "soak: $kills runs killed, $finished finished before their kill; logs in $dir"
+echo "soak: $kills runs killed ($in_save in the middle of a checkpoint save), $finished finished before their kill; logs in $dir"
 if [ -z "${SOAK_DIR:-}" ]; then rm -rf "$dir"; fi

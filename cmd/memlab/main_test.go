@@ -61,6 +61,9 @@ func TestUserMistakesGiveOneLine(t *testing.T) {
 		{[]string{"facts", "--file", capitals, "--exposures", "-1"}, "--exposures=-1"},
 		{[]string{"eval", "--checkpoint-dir", filepath.Join(tmp, "none"), "--out", out}, "no checkpoint in " + filepath.Join(tmp, "none")},
 		{[]string{"eval", "--resume"}, "eval never trains"},
+		{[]string{"train", "--memory-path", "gpu"}, `--memory-path="gpu": must be auto, graph or host`},
+		{[]string{"train", "--model", "dense", "--memory-path", "host"}, "model dense has no memory layers to run on the host path"},
+		{[]string{"sweep", "scaling", "--memory-path", "disk"}, `--memory-path="disk"`},
 	} {
 		var stdout, stderr bytes.Buffer
 		status := run(context.Background(), tc.args, &stdout, &stderr)

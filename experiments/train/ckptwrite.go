@@ -280,6 +280,9 @@ func setAsideBrokenCheckpoints(dir string, names []string, out io.Writer) ([]str
 	if len(removed) > 0 {
 		fmt.Fprintf(out, "removed the temporary files of a save that was cut short: %s\n", strings.Join(removed, ", "))
 	}
+	if len(names) == 0 {
+		return names, nil
+	}
 	problems := map[string]error{}
 	intact := len(names) - 1
 	for ; intact >= 0; intact-- {

@@ -520,7 +520,7 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	if len(names) > 0 && opts.Resume {
+	if opts.Resume {
 		if names, err = setAsideBrokenCheckpoints(dir, names, out); err != nil {
 			return nil, err
 		}
