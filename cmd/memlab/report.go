@@ -32,5 +32,6 @@ func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Results: %s/{%s}/%s (seeds %s)\n\n", *resultsDir, strings.Join(lab.SweepNames, ","), *preset, *seedsFlag)
 	lab.WriteClaims(stdout, claims)
-	return nil
+	fmt.Fprintln(stdout)
+	return lab.WriteMemorizeReport(stdout, *resultsDir, *preset, seeds)
 }

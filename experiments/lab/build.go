@@ -41,6 +41,9 @@ func Build(s Spec) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Spec: s, Preset: p}
+	if s.Exposures > 0 {
+		plan.Preset.EvalQALimit = 0 // stored bits count every fact: the last evaluation decodes them all
+	}
 	if plan.Dataset, err = s.dataset(p); err != nil {
 		return nil, err
 	}
@@ -59,6 +62,17 @@ func Build(s Spec) (*Plan, error) {
 	if s.ValueLRx > 0 {
 		tc.ValueLR = s.ValueLRx * tc.LR
 	}
+	if s.BatchSize > 0 {
+		tc.BatchSize = s.BatchSize
+	}
+	if s.SeqLen > 0 {
+		tc.SeqLen = s.SeqLen
+	}
+	if s.Exposures > 0 {
+		if tc, err = exposureTraining(tc, plan.Tokenizer, plan.Dataset, s.Exposures, s.Steps > 0); err != nil {
+			return nil, err
+		}
+	}
 	plan.Train = tc
 	if err := tc.Validate(); err != nil {
 		return nil, err
@@ -71,6 +85,9 @@ func Build(s Spec) (*Plan, error) {
 	}
 	if s.Dim > 0 {
 		base.Dim = s.Dim
+	}
+	if s.SeqLen > 0 || s.Exposures > 0 {
+		base.SeqLen = tc.SeqLen // the context the model trains on, which its FLOPs count
 	}
 	if plan.Model, err = s.modelConfig(base, p); err != nil {
 		return nil, err
@@ -107,6 +124,8 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 			people = s.People
 		}
 		return data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
+	case name == RandomFactsDataset:
+		return data.RandomFacts(data.RandomFactsConfig{Facts: s.Facts, ValueWords: s.ValueWords, Seed: s.Seed})
 	case strings.HasPrefix(name, "tsv:"):
 		facts, err := data.LoadFactsTSV(strings.TrimPrefix(name, "tsv:"))
 		if err != nil {
@@ -124,7 +143,7 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 	case "regions":
 		facts, err = data.RegionNames(s.Facts, s.Seed)
 	default:
-		return nil, fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions or tsv:PATH", name)
+		return nil, fmt.Errorf("lab: dataset=%q: must be bios, %s, unicode, languages, regions or tsv:PATH", name, RandomFactsDataset)
 	}
 	if err != nil {
 		return nil, err

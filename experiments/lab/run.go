@@ -56,10 +56,14 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 			plan.Spec.Label(), cfg.Model, human(acc.TotalParams), human(acc.MemoryValueParams),
 			human(acc.ActiveParamsPerToken), human(acc.FLOPsPerToken), plan.Dataset.Stats())
 	}
-	_, err = tr.Run(ctx, train.Options{
+	topts := train.Options{
 		Progress: opts.Progress, CheckpointDir: opts.CheckpointDir, Resume: opts.Resume,
 		ModelConfig: cfg, Results: run, EvalQALimit: plan.Preset.EvalQALimit, ValWindows: plan.ValWindows,
-	})
+	}
+	if plan.Spec.Exposures > 0 {
+		topts.NoBuiltinEval, topts.EvalFn = true, capacityEval(plan)
+	}
+	_, err = tr.Run(ctx, topts)
 	if err != nil {
 		return run, err
 	}
@@ -67,7 +71,9 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	run.Final["active_params_per_token"] = float64(acc.ActiveParamsPerToken)
 	run.Final["flops_per_token"] = float64(acc.FLOPsPerToken)
 	run.Final["memory_value_params"] = float64(acc.MemoryValueParams)
-	if bits, ok := storedBits(plan, run.Final); ok {
+	if plan.Spec.Exposures > 0 {
+		capacityMetrics(plan, acc, run.Final)
+	} else if bits, ok := storedBits(plan, run.Final); ok {
 		run.Final["stored_bits"] = bits
 		run.Final["bits_per_param"] = bits / float64(acc.TotalParams)
 	}
