@@ -38,6 +38,11 @@ func TestUserMistakesGiveOneLine(t *testing.T) {
 		{[]string{"sweep", "ablations", "--only", "knn("}, "only="},
 		{[]string{"sweep", "ablations", "--only", "no such run"}, `"knn/2"`},
 		{[]string{"plot", "scaling", "--results", t.TempDir()}, "no results for sweep scaling"},
+		{[]string{"sweep", "memorize", "--exposures", "50"}, "--exposures=50: must be >= 100"},
+		{[]string{"sweep", "memorize", "--facts", "-5"}, "--facts=-5"},
+		{[]string{"sweep", "scaling", "--facts", "1000"}, "memorize sweep only"},
+		{[]string{"sweep", "memorize", "--preset", "gpu134m"}, `no preset "gpu134m"`},
+		{[]string{"plot", "memorize", "--results", t.TempDir()}, "no results for sweep memorize"},
 		{[]string{"demo", "--pairs", "0"}, "pairs=0"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -39,13 +39,13 @@ func memorizeCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
 		return err
 	}
 	for _, c := range []struct {
-		file, key, label string
-		scale            float64
+		file, key, title, label string
+		scale                   float64
 	}{
-		{"-recall", "train_qa_em", "seen facts recalled exactly (%)", 100},
-		{"-bits", "stored_bits", "bits stored (from the answer NLL)", 1},
+		{"-recall", "train_qa_em", "Random facts: exact recall", "seen facts recalled exactly (%)", 100},
+		{"-bits", "stored_bits", "Random facts: bits stored", "bits stored (NLL bound)", 1},
 	} {
-		ch, err := memorySizeChart(facts, "Random facts: "+c.label+" vs memory size"+preset, c.label, c.key, c.scale, true)
+		ch, err := memorySizeChart(facts, c.title+" vs memory size"+preset, c.label, c.key, c.scale, true)
 		if err := add(c.file, ch, err); err != nil {
 			return nil, err
 		}
@@ -55,13 +55,13 @@ func memorizeCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
 		return nil, err
 	}
 	for _, c := range []struct {
-		file, key, label string
-		scale            float64
+		file, key, title, label string
+		scale                   float64
 	}{
-		{"-bios", "eval_qa_em", "held-out people: exact match (%)", 100},
-		{"-bios-nll", "eval_qa_nll", "held-out people: answer NLL (nats)", 1},
+		{"-bios", "eval_qa_em", "Biographies: held-out exact match", "held-out people's questions: exact match (%)", 100},
+		{"-bios-nll", "eval_qa_nll", "Biographies: held-out answer NLL", "held-out answer NLL (nats, lower is better)", 1},
 	} {
-		ch, err := memorySizeChart(bios, "Biographies: "+c.label+" vs memory size"+preset, c.label, c.key, c.scale, false)
+		ch, err := memorySizeChart(bios, c.title+" vs memory size"+preset, c.label, c.key, c.scale, false)
 		if err := add(c.file, ch, err); err != nil {
 			return nil, err
 		}
@@ -164,10 +164,13 @@ func bitsPerParamChart(rows []Row, preset string) (Chart, error) {
 	if len(series) == 0 {
 		return Chart{}, nil
 	}
-	// On log-log axes, 2 bits per parameter is a straight line.
-	series = append(series, plot.Series{Name: "2 bits / parameter (Allen-Zhu & Li)", X: []float64{minX, maxX}, Y: []float64{2 * minX, 2 * maxX}})
+	// On log-log axes, 2 bits per parameter is a straight line; it stops at
+	// twice the facts' information, beyond which no model can follow it.
+	if end := math.Min(maxX, ceiling); end > minX {
+		series = append(series, plot.Series{Name: "2 bits / parameter (Allen-Zhu & Li)", X: []float64{minX, end}, Y: []float64{2 * minX, 2 * end}})
+	}
 	spec := plot.LineSpec{Title: "Random facts: bits stored vs parameters" + preset,
-		XLabel: "parameters, memory values included (log scale)", YLabel: "bits stored, from the answer NLL (log scale)",
+		XLabel: "parameters, memory values included (log scale)", YLabel: "bits stored (NLL bound, log scale)",
 		LogX: true, LogY: true, Series: series}
 	if ceiling > 0 {
 		spec.HLines = []plot.HLine{{Name: fmt.Sprintf("all the facts: %.0f bits", ceiling), Y: ceiling}}

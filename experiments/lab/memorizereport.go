@@ -181,7 +181,7 @@ func growthClaim(paper string, mem []Row, dense Row, key, what string) Claim {
 		ys = append(ys, r.Mean[key])
 		parts = append(parts, fmt.Sprintf("%s: %s", strings.TrimPrefix(r.Name, "memory-"), pmG(r, key, scale)))
 	}
-	rho := spearman(xs, ys)
+	rho := rankCorrelation(xs, ys)
 	big := mem[len(mem)-1]
 	measured := fmt.Sprintf("%s by memory size: %s; rank correlation with size %.2f", what, strings.Join(parts, ", "), rho)
 	if dense.Name == "" {
@@ -221,4 +221,49 @@ func pmG(r Row, key string, scale float64) string {
 		return fmt.Sprintf("%.3g±%.2g", scale*r.Mean[key], scale*r.Std[key])
 	}
 	return fmt.Sprintf("%.3g", scale*r.Mean[key])
+}
+
+// rankCorrelation is Spearman's rank correlation with ties given their mean
+// rank (equal values, such as a recall of 0% at several sizes, must not
+// count as a trend); 0 when either side is constant.
+func rankCorrelation(xs, ys []float64) float64 {
+	rx, ry := meanRanks(xs), meanRanks(ys)
+	mean := func(v []float64) float64 {
+		s := 0.0
+		for _, x := range v {
+			s += x
+		}
+		return s / float64(len(v))
+	}
+	mx, my := mean(rx), mean(ry)
+	var sxy, sxx, syy float64
+	for i := range rx {
+		dx, dy := rx[i]-mx, ry[i]-my
+		sxy, sxx, syy = sxy+dx*dy, sxx+dx*dx, syy+dy*dy
+	}
+	if sxx == 0 || syy == 0 {
+		return 0
+	}
+	return sxy / math.Sqrt(sxx*syy)
+}
+
+// meanRanks ranks v from 0, giving tied values the mean of their ranks.
+func meanRanks(v []float64) []float64 {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	r := make([]float64, len(v))
+	for lo := 0; lo < len(idx); {
+		hi := lo
+		for hi+1 < len(idx) && v[idx[hi+1]] == v[idx[lo]] {
+			hi++
+		}
+		for k := lo; k <= hi; k++ {
+			r[idx[k]] = float64(lo+hi) / 2
+		}
+		lo = hi + 1
+	}
+	return r
 }
