@@ -124,6 +124,13 @@ func NLLBits(n int, b, nllSum float64) float64 {
 // are in the training text), per parameter of the whole model and of the
 // model without its token embeddings, and the exposures its steps amount to.
 func capacityMetrics(plan *Plan, acc lm.Accounting, final map[string]float64) {
+	final["embedding_params"] = float64(acc.EmbeddingParams)
+	tokens := data.CorpusTokens(plan.Tokenizer, plan.Dataset.Documents)
+	windows := (tokens - 1 + plan.Train.SeqLen - 1) / plan.Train.SeqLen
+	final["exposures"] = final["steps"] * float64(plan.Train.BatchSize) / float64(windows)
+	if people, ok := plan.Dataset.Meta["people"].(int); ok {
+		final["people"] = float64(people)
+	}
 	b := factBits(plan.Dataset)
 	if b <= 0 {
 		return
@@ -148,14 +155,10 @@ func capacityMetrics(plan *Plan, acc lm.Accounting, final map[string]float64) {
 	final["recall_bits"] = recall
 	final["stored_bits"] = nll
 	total, noEmb := float64(acc.TotalParams), float64(acc.TotalParams-acc.EmbeddingParams)
-	final["embedding_params"] = float64(acc.EmbeddingParams)
 	final["bits_per_param"] = nll / total
 	final["bits_per_param_no_emb"] = nll / noEmb
 	final["recall_bits_per_param"] = recall / total
 	final["recall_bits_per_param_no_emb"] = recall / noEmb
-	tokens := data.CorpusTokens(plan.Tokenizer, plan.Dataset.Documents)
-	windows := (tokens - 1 + plan.Train.SeqLen - 1) / plan.Train.SeqLen
-	final["exposures"] = final["steps"] * float64(plan.Train.BatchSize) / float64(windows)
 }
 
 // factBits is the information of one fact of ds in bits: exact for random
