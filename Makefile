@@ -1,15 +1,13 @@
 # The project's build settings live here, so that the README's two commands,
 # CI and a newcomer all build the same way.
 #
-# GOEXPERIMENT=simd enables the AVX/AVX-512 matmul kernels of GoMLX's pure-Go
-# backend (several times faster matmuls). GOAMD64=v3 (x86-64 with AVX2/FMA):
-# see README "Build settings" for what we measured with and without each.
+# What each one does and what it was measured to do: docs/performance.md.
+# GOEXPERIMENT=simd builds the AVX/AVX-512 kernels of GoMLX's pure-Go backend
+# and of our host path; GOAMD64=v3 targets x86-64 with AVX2/FMA.
 export GOEXPERIMENT ?= simd
 export GOAMD64 ?= v3
-# Go's asynchronous preemption signals left the Go backend's scalar math
-# (math.Exp in sigmoid/SiLU/softmax) 10-100x slower after its AVX-512 kernels
-# on our machines; with preemption signals off, a SwiGLU step ran 13x faster.
-# memlab sets this itself when missing (it re-executes with it).
+# Go's asynchronous preemption signals slow the Go backend's scalar math after
+# its AVX-512 kernels. memlab sets this itself when missing (it re-executes).
 export GODEBUG ?= asyncpreemptoff=1
 
 GO ?= go

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+
 	"flag"
 	"fmt"
+	"github.com/gomlx/compute"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,7 +24,7 @@ func init() {
 }
 
 // benchParts are the measurements `memlab bench` can run, in the order it runs them.
-var benchParts = []string{"bag", "layers", "train"}
+var benchParts = []string{"bag", "layers", "train", "lm"}
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench", "Measure on one backend, in one run: the embedding bag's bandwidth next to plain copies of the same\n"+
@@ -30,7 +32,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"step as the table grows 16×; and, with --torch, our own PyTorch version of the layer. The memory layer\n"+
 		"runs on both paths (--paths): graph (values a GoMLX variable) and host (values in host memory).\n"+
 		"Writes results/bench/<name>.json and plots/bench-<name>-*.png|svg. --quick: tiny sizes, seconds (flags\n"+
-		"still override).", stdout)
+		"still override). --parts lm (not in the default parts: ~15 minutes) trains every model kind of the\n"+
+		"--lm-preset for a few steps on each memory path and writes results/bench/lm-train-<name>.json.", stdout)
 	backendFlag := fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/path/plugin.so (env GOMLX_BACKEND)")
 	quick := fs.Bool("quick", false, "CI-sized run on tiny sizes (the defaults below become bench.QuickConfig's)")
 	name := fs.String("name", "", "run name (default: from the backend spec, e.g. go-ops_sequential, xla-cuda; -quick appended with --quick)")
@@ -38,7 +41,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	plotDir := fs.String("plots", "plots", "directory for the charts (empty: no charts)")
 	overwrite := fs.Bool("overwrite", false, "replace an existing results file")
 	replot := fs.String("replot", "", "measure nothing: print and redraw the charts of this results file (e.g. one from a GPU machine)")
-	parts := fs.String("parts", strings.Join(benchParts, ","), "measurements to run: "+strings.Join(benchParts, ", "))
+	parts := fs.String("parts", "bag,layers,train", "measurements to run: "+strings.Join(benchParts, ", "))
+	lmPreset := fs.String("lm-preset", "", "preset of --parts lm (default small; tiny with --quick)")
 	torch := fs.Bool("torch", false, "also time scripts/torch_memory_layer.py (our PyTorch version) with the same sizes")
 	python := fs.String("python", "/usr/bin/python3", "python with torch, for --torch")
 	torchScript := fs.String("torch-script", filepath.Join("scripts", "torch_memory_layer.py"), "the PyTorch script, for --torch")
@@ -154,6 +158,16 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("%v", err)
 	}
 	c.Progress = stdout
+	if run["lm"] {
+		lmOut := filepath.Join(filepath.Dir(*out), "lm-train-"+*name+".json")
+		if err := benchLM(ctx, stdout, b, *name, *lmPreset, lmOut, *quick, *overwrite); err != nil {
+			return err
+		}
+		delete(run, "lm")
+		if len(run) == 0 && !*torch {
+			return nil
+		}
+	}
 	report := bench.NewReport(*name, b, c, ".", os.Getenv("GODEBUG"))
 	report.Quick = *quick
 	fmt.Fprintf(stdout, "backend: %s\n", report.Backend.Description)
@@ -206,6 +220,38 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "results written to %s\n", *out)
+	return nil
+}
+
+// benchLM runs the language-model training benchmark and writes its report to out.
+// It goes next to the other parts' report (lm-train-<name>.json in --out's directory).
+func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, preset, out string, quick, overwrite bool) error {
+	c := bench.DefaultLMConfig()
+	if quick {
+		c = bench.QuickLMConfig()
+	}
+	if preset != "" {
+		c.Preset = preset
+	}
+	if err := c.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if !overwrite {
+		if _, err := os.Stat(out); err == nil {
+			return usagef("%s already exists; pass --overwrite or choose another --name", out)
+		}
+	}
+	c.Progress = stdout
+	fmt.Fprintf(stdout, "language-model training, preset %s:\n", c.Preset)
+	r, err := bench.MeasureLMTrain(ctx, b, name, c, ".", os.Getenv("GODEBUG"))
+	if err != nil {
+		return err
+	}
+	if err := results.WriteJSON(out, r, overwrite); err != nil {
+		return err
+	}
+	r.Print(stdout)
+	fmt.Fprintf(stdout, "results written to %s\n", out)
 	return nil
 }
 

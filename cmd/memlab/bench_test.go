@@ -128,6 +128,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--torch", "--torch-script", filepath.Join(dir, "missing.py")}, "--torch-script"},
 		{[]string{"--backend", "tpu"}, "unknown backend"},
 		{[]string{"stray"}, "unexpected argument"},
+		{[]string{"--parts", "lm", "--lm-preset", "huge"}, `preset "huge" unknown`},
 	} {
 		args := append([]string{"bench", "--quick", "--out", filepath.Join(dir, "r.json"), "--plots", ""}, tc.args...)
 		status, _, stderr := runBenchCmd(t, args...)

@@ -39,6 +39,8 @@ func TestUserMistakesGiveOneLine(t *testing.T) {
 		{[]string{"sweep", "ablations", "--only", "no such run"}, `"knn/2"`},
 		{[]string{"plot", "scaling", "--results", t.TempDir()}, "no results for sweep scaling"},
 		{[]string{"demo", "--pairs", "0"}, "pairs=0"},
+		{[]string{"report", "--preset", "huge"}, `preset "huge" unknown`},
+		{[]string{"report", "--results", t.TempDir()}, "no results files"},
 	} {
 		var stdout, stderr bytes.Buffer
 		status := run(context.Background(), tc.args, &stdout, &stderr)

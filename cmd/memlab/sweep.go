@@ -36,7 +36,12 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	steps := fs.Int("steps", 0, "override every run's steps (quick looks; results are then not comparable to the preset's)")
 	quiet := fs.Bool("quiet", false, "no per-step progress lines")
 	only := fs.String("only", "", "train only the runs whose name matches this regular expression, e.g. 'knn|1 head' (the table and plots still show every finished run)")
+	memPath := addMemoryPathFlag(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	path, err := memoryPath(*memPath, *backendFlag)
+	if err != nil {
 		return err
 	}
 	seeds, err := parseSeeds(*seedsFlag)
@@ -59,7 +64,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s\n", sw.Title, sw.Claim, len(toRun.Runs), *preset,
 		backend.Describe(b).Description)
-	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps}
+	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps, MemoryPath: path}
 	if !*quiet {
 		opts.Progress = stdout
 	}

@@ -30,6 +30,7 @@ type specFlags struct {
 	overwrite   *bool
 	checkpoints *string
 	resume      *bool
+	memoryPath  *string
 }
 
 func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
@@ -50,11 +51,38 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
 	f.checkpoints = fs.String("checkpoint-dir", "", "checkpoint directory (default checkpoints/<name>-seed<N>)")
 	f.resume = fs.Bool("resume", false, "continue from the last checkpoint in --checkpoint-dir")
+	f.memoryPath = addMemoryPathFlag(fs)
 	return f
+}
+
+// addMemoryPathFlag registers --memory-path.
+func addMemoryPathFlag(fs *flag.FlagSet) *string {
+	return fs.String("memory-path", "auto", "where memory layers run: host (value tables in host memory, sparse updates; "+
+		"memory, memory+ and peer models), graph (one compiled graph; XLA/GPU), or auto (host on the Go backend)")
+}
+
+// memoryPath resolves --memory-path on the backend --backend selects: "" leaves
+// the choice to lab's default for the model (the host path where it has one) on the Go backend.
+func memoryPath(flagValue, backendFlag string) (string, error) {
+	switch flagValue {
+	case "auto":
+		if backend.IsGo(backendFlag) {
+			return "", nil
+		}
+		return train.PathGraph, nil
+	case train.PathGraph, train.PathHost:
+		return flagValue, nil
+	}
+	return "", usagef("--memory-path=%q: must be auto, graph or host", flagValue)
 }
 
 func (f *specFlags) resolve() (*lab.Plan, string, error) {
 	f.spec.Model = lm.Kind(f.model)
+	path, err := memoryPath(*f.memoryPath, *f.backend)
+	if err != nil {
+		return nil, "", err
+	}
+	f.spec.MemoryPath = path
 	plan, err := lab.Build(f.spec)
 	if err != nil {
 		return nil, "", usagef("%v", err)
@@ -104,11 +132,28 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// printFinal prints a run's final metrics on one line. A metric the run did
+// not measure (e.g. text NLL: a facts file has no held-out text) reads "n/a",
+// never a zero that looks like a perfect score.
 func printFinal(w io.Writer, run *results.Run) {
 	m := run.Final
-	fmt.Fprintf(w, "%s: held-out QA EM %.1f%% F1 %.1f%% answer NLL %.3f | seen QA EM %.1f%% | text NLL %.3f | %.0f tok/s, %.0fs\n",
-		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], m["val_nll"],
-		m["tokens_per_second"], run.WallSeconds)
+	fmt.Fprintf(w, "%s: held-out QA EM %s F1 %s answer NLL %s | seen QA EM %s | text NLL %s | %.0f tok/s, %.0fs\n",
+		run.Name, percent(m, "eval_qa_em"), percent(m, "eval_qa_f1"), nats(m, "eval_qa_nll"), percent(m, "train_qa_em"),
+		nats(m, "val_nll"), m["tokens_per_second"], run.WallSeconds)
+}
+
+func percent(m map[string]float64, key string) string {
+	if v, ok := m[key]; ok {
+		return fmt.Sprintf("%.1f%%", 100*v)
+	}
+	return "n/a"
+}
+
+func nats(m map[string]float64, key string) string {
+	if v, ok := m[key]; ok {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return "n/a"
 }
 
 // interrupted is a run stopped by SIGINT/SIGTERM after saving a checkpoint:

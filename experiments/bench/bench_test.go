@@ -19,6 +19,7 @@ import (
 
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/memlayer"
 )
 
 var (
@@ -295,7 +296,8 @@ func TestHostBagMatchesGraph(t *testing.T) {
 	in.table.Bag(in.idx, in.w, in.b, out)
 	near("host bag", out, graph(bagForwardGraph)[0])
 
-	dWeights, grad := in.table.BagBackward(in.idx, in.w, in.b, in.dy)
+	grad := &memlayer.SparseRows{}
+	dWeights := in.table.BagBackward(in.idx, in.w, in.b, in.dy, grad)
 	g := graph(bagBackwardGraph)
 	near("host table gradient", grad.Dense(in.rows), g[0])
 	near("host weights gradient", dWeights, g[1])
@@ -381,5 +383,35 @@ func TestReadOldReport(t *testing.T) {
 	}
 	if _, err := r.Plots(t.TempDir()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestMeasureLMTrainQuick runs the language-model benchmark's plumbing on the tiny preset: every model
+// kind once on each path it has, the dense base first with ratio 1.
+func TestMeasureLMTrainQuick(t *testing.T) {
+	c := QuickLMConfig()
+	c.Steps = 1
+	r, err := MeasureLMTrain(context.Background(), testBackend(t), "test", c, ".", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range r.Models {
+		got = append(got, m.Kind+"/"+m.Path)
+		positive(t, m.Kind+" tokens/s", m.TokensPerSecond)
+		positive(t, m.Kind+" FLOPs/token", float64(m.FLOPsPerToken))
+		if (m.Kind == "memory" || m.Kind == "memory+" || m.Kind == "peer") != (m.NKeys > 0) {
+			t.Errorf("%s/%s: n_keys %d", m.Kind, m.Path, m.NKeys)
+		}
+	}
+	want := []string{"dense/graph", "moe/graph", "memory/graph", "memory+/graph", "peer/graph", "memory/host", "memory+/host", "peer/host"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("models %v, want %v", got, want)
+	}
+	if r.Models[0].RatioToDense != 1 || r.TokensPerStep != 16*64 {
+		t.Errorf("dense ratio %v, tokens per step %d", r.Models[0].RatioToDense, r.TokensPerStep)
+	}
+	if err := (LMConfig{Preset: "tiny", Warmup: 0, Steps: 1, Rounds: 1}).Validate(); err == nil || !strings.Contains(err.Error(), "warmup=0") {
+		t.Errorf("warmup 0 accepted: %v", err)
 	}
 }

@@ -78,10 +78,17 @@ func Build(s Spec) (*Plan, error) {
 	if err := plan.Model.Validate(); err != nil {
 		return nil, err
 	}
-	// The layer's own value learning rate, when set, is the one the trainer
-	// gives the value tables (unless the spec scales it).
-	if lr := plan.Model.Memory.ValueLR; lr > 0 && s.ValueLRx == 0 && plan.Model.Model.IsMemory() {
-		plan.Train.ValueLR = lr
+	// Where the memory layers run. Only the host path is recorded in the training config (the graph path
+	// is the trainer's default), so that graph-path runs keep the identity they had before the host path.
+	path := s.MemoryPath
+	if path == "" {
+		path = DefaultMemoryPath(plan.Model.Model, true)
+	}
+	if path == train.PathHost {
+		plan.Train.MemoryPath = train.PathHost
+		if _, err := plan.Model.Split(); err != nil {
+			return nil, err
+		}
 	}
 	if plan.Model.SeqLen < tc.SeqLen {
 		return nil, fmt.Errorf("lab: model seq_len=%d is shorter than train seq_len=%d", plan.Model.SeqLen, tc.SeqLen)

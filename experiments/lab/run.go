@@ -24,6 +24,16 @@ type Options struct {
 	RepoDir       string // for the git commit in the provenance ("" = current dir)
 }
 
+// recordedDataset names the plan's data as results files record it: "bios"
+// (the default), a real-facts name, or "tsv:PATH" with PATH relative to the
+// repository root, never a path of the machine that made the file.
+func (p *Plan) recordedDataset() string {
+	if p.Spec.Dataset == "" {
+		return "bios"
+	}
+	return results.RecordedDataset(".", p.Spec.Dataset)
+}
+
 // Run trains and evaluates one spec and returns its filled results record.
 // The caller writes it (results.Write). Panics from graph building become
 // errors.
@@ -34,8 +44,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		}
 	}()
 	cfg := plan.Model
-	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
-	tr, err := train.New(b, modelFn, plan.Train, plan.Tokenizer, plan.Dataset)
+	tr, err := NewTrainer(b, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +54,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	}
 	run = &results.Run{Experiment: experiment, Name: plan.Spec.Label()}
 	run.Start(opts.RepoDir)
+	run.Dataset = plan.recordedDataset()
 	acc := lm.Count(cfg)
 	record := plan.configRecord()
 	record["accounting"] = acc
@@ -52,8 +62,12 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		return nil, err
 	}
 	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "%s: %s model, %s params (%s memory values), %s params read and %s FLOPs per token; %s\n",
-			plan.Spec.Label(), cfg.Model, human(acc.TotalParams), human(acc.MemoryValueParams),
+		where := ""
+		if plan.Train.MemoryPath != "" {
+			where = fmt.Sprintf(", memory layers on the %s path", plan.Train.MemoryPath)
+		}
+		fmt.Fprintf(opts.Progress, "%s: %s model%s, %s params (%s memory values), %s params read and %s FLOPs per token; %s\n",
+			plan.Spec.Label(), cfg.Model, where, human(acc.TotalParams), human(acc.MemoryValueParams),
 			human(acc.ActiveParamsPerToken), human(acc.FLOPsPerToken), plan.Dataset.Stats())
 	}
 	_, err = tr.Run(ctx, train.Options{
@@ -73,6 +87,20 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	}
 	run.Finish()
 	return run, nil
+}
+
+// NewTrainer prepares the plan's model for training on its memory path (nothing is compiled yet).
+func NewTrainer(b compute.Backend, plan *Plan) (*train.Trainer, error) {
+	cfg := plan.Model
+	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
+	var split *lm.SplitModel
+	if plan.Train.MemoryPath == train.PathHost {
+		var err error
+		if split, err = cfg.Split(); err != nil {
+			return nil, err
+		}
+	}
+	return train.NewSplit(b, modelFn, split, plan.Train, plan.Tokenizer, plan.Dataset)
 }
 
 // human formats a count as 1.2k, 3.4M, 5.6G.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/experiments/train"
 	"github.com/memlayers/memlayers/memlayer"
 )
 
@@ -34,6 +35,10 @@ type Spec struct {
 	ScaleBy    string  `json:"scale_by,omitempty"`        // …by "width" or "depth"
 	MoEExperts int     `json:"moe_experts,omitempty"`     // moe only: 0 = matched to the memory model
 	Facts      int     `json:"facts,omitempty"`           // real-fact datasets: how many facts (0 = all)
+	// MemoryPath is where memory layers run (train.PathGraph or train.PathHost); empty means the default
+	// for the model (DefaultMemoryPath with the pure-Go backend). Models without a host path (dense, MoE,
+	// PEER) always run on the graph path.
+	MemoryPath string `json:"memory_path,omitempty"`
 }
 
 // Validate rejects negative overrides and unknown scaling modes (zero means
@@ -58,10 +63,41 @@ func (s Spec) Validate() error {
 	if s.DenseScale > 0 && s.Model != "" && s.Model != lm.KindDense {
 		errs = append(errs, fmt.Sprintf("lab: dense_scale=%g: only for the dense model, not %s", s.DenseScale, s.Model))
 	}
+	switch s.MemoryPath {
+	case "", train.PathGraph:
+	case train.PathHost:
+		if !HasHostPath(s.Model) {
+			errs = append(errs, fmt.Sprintf("lab: memory_path=host: model %s has no memory layers to run on the host path (memory, memory+ and peer do); use memory_path=graph", s.modelOrDense()))
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("lab: memory_path=%q: must be graph or host", s.MemoryPath))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// modelOrDense is the spec's model, dense when unset.
+func (s Spec) modelOrDense() lm.Kind {
+	if s.Model == "" {
+		return lm.KindDense
+	}
+	return s.Model
+}
+
+// HasHostPath reports whether models of kind can train on the host path: those with memory layers
+// (memory, memory+, peer). Dense and MoE models train on the graph path.
+func HasHostPath(kind lm.Kind) bool { return kind.IsMemory() }
+
+// DefaultMemoryPath is the path a model of kind trains on when a spec does not say: the host path for
+// models that have one on the pure-Go backend (where in-graph value tables are slow), else the graph path
+// (XLA/GPU backends, and models without a host path).
+func DefaultMemoryPath(kind lm.Kind, goBackend bool) string {
+	if goBackend && HasHostPath(kind) {
+		return train.PathHost
+	}
+	return train.PathGraph
 }
 
 // Label is a short human-readable name of the run.

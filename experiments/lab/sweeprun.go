@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/experiments/train"
 )
 
 // SweepOptions control RunSweep.
@@ -27,6 +29,9 @@ type SweepOptions struct {
 	// two questions decoded for two tokens, two windows of held-out text.
 	Smoke bool
 	Limit int // run at most this many new runs (0: all)
+	// MemoryPath sets every run's memory path (train.PathGraph or train.PathHost; the latter only for
+	// models that have one). Empty: each spec's own, else lab's default for its model.
+	MemoryPath string
 }
 
 // RunSweep runs every run of the sweep that has no results file yet, writing
@@ -50,6 +55,9 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 		}
 		if opts.Smoke {
 			spec.Steps = 1
+		}
+		if opts.MemoryPath != "" && (opts.MemoryPath != train.PathHost || HasHostPath(spec.Model)) {
+			spec.MemoryPath = opts.MemoryPath
 		}
 		plan, err := Build(spec)
 		if err != nil {
@@ -76,6 +84,11 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 					return out, fmt.Errorf("sweep %s, run %q: %s: %w", s.Name, plan.Spec.Name, path, err)
 				}
 				if len(stale) > 0 {
+					if was := recordedMemoryPath(r); was != plan.Train.MemoryPath && len(stale) == 1 && stale[0] == identityLabels["train"] {
+						return out, fmt.Errorf("sweep %s, run %q: %s was trained on the %s path; pass --memory-path %s to keep it "+
+							"(the sweep's other runs then train on that path too), or --overwrite to retrain it on the %s path",
+							s.Name, plan.Spec.Name, path, pathName(was), pathName(was), pathName(plan.Train.MemoryPath))
+					}
 					return out, fmt.Errorf("sweep %s, run %q: %s was made with a different %s from the one the preset now gives; "+
 						"retrain it with --overwrite, or move the file away", s.Name, plan.Spec.Name, path, strings.Join(stale, ", "))
 				}
@@ -123,6 +136,26 @@ func RunSweep(ctx context.Context, b compute.Backend, s Sweep, opts SweepOptions
 		out = append(out, run)
 	}
 	return out, nil
+}
+
+// recordedMemoryPath is the memory path a results file's training config records ("" for the graph
+// path, as Build records it).
+func recordedMemoryPath(r *results.Run) string {
+	var cfg struct {
+		Train train.Config `json:"train"`
+	}
+	if err := json.Unmarshal(r.Config, &cfg); err != nil || cfg.Train.MemoryPath == train.PathGraph {
+		return ""
+	}
+	return cfg.Train.MemoryPath
+}
+
+// pathName names a recorded memory path ("" is the graph path).
+func pathName(path string) string {
+	if path == "" {
+		return train.PathGraph
+	}
+	return path
 }
 
 // LoadSweep reads the results of a sweep that exist under resultsDir.

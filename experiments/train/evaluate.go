@@ -28,8 +28,8 @@ type Evaluator struct {
 	seqLen          int
 	batchSize       int
 	maxAnswerTokens int
-	modelFn         ModelFn
-	exec            *model.Exec
+	// run computes, for tokens and targets [B, T], each target's NLL and the greedy next token.
+	run func(tokens, targets *tensors.Tensor) (nll, next *tensors.Tensor, err error)
 }
 
 // NewEvaluator returns an Evaluator of modelFn whose variables live in store. Variables that the store does
@@ -52,21 +52,33 @@ func NewEvaluator(backend compute.Backend, store *model.Store, modelFn ModelFn, 
 	case maxAnswerTokens < 1:
 		return nil, fmt.Errorf("train: evaluator max_answer_tokens=%d: must be >= 1", maxAnswerTokens)
 	}
-	e := &Evaluator{tok: tok, seqLen: seqLen, batchSize: batchSize, maxAnswerTokens: maxAnswerTokens, modelFn: modelFn}
-	exec, err := model.NewExec(backend, store, e.forwardGraph)
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, tokens, targets *Node) (nll, next *Node) {
+		return evalHead(scope, tokens.Graph(), func() *Node { logits, _ := modelFn(scope, tokens); return logits }, targets)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("train: evaluator: %s", oneLine(err.Error()))
 	}
-	e.exec = exec.WithName("train.Evaluator")
-	return e, nil
+	exec.WithName("train.Evaluator")
+	return newEvaluator(tok, seqLen, batchSize, maxAnswerTokens, func(tokens, targets *tensors.Tensor) (nll, next *tensors.Tensor, err error) {
+		outs, err := exec.Call(tokens, targets)
+		if err != nil {
+			return nil, nil, err
+		}
+		return outs[0], outs[1], nil
+	}), nil
 }
 
-// forwardGraph returns, for tokens and targets [B, T], the NLL of each target and the greedy (argmax)
-// next token at each position. It refuses models that change variables when not training.
-func (e *Evaluator) forwardGraph(scope *model.Scope, tokens, targets *Node) (nll, next *Node) {
-	g := tokens.Graph()
+func newEvaluator(tok data.Tokenizer, seqLen, batchSize, maxAnswerTokens int,
+	run func(tokens, targets *tensors.Tensor) (nll, next *tensors.Tensor, err error)) *Evaluator {
+	return &Evaluator{tok: tok, seqLen: seqLen, batchSize: batchSize, maxAnswerTokens: maxAnswerTokens, run: run}
+}
+
+// evalHead returns, for the logits that logitsOf builds in g (not training) and targets [B, T], the NLL of
+// each target and the greedy (argmax) next token at each position. It refuses models that change
+// variables when not training.
+func evalHead(scope *model.Scope, g *Graph, logitsOf func() *Node, targets *Node) (nll, next *Node) {
 	scope.Store().SetTraining(g, false)
-	logits, _ := e.modelFn(scope, tokens)
+	logits := logitsOf()
 	nll = tokenNLL(logits, targets)
 	next = ArgMax(logits, -1, dtypes.Int32)
 	for v := range scope.Store().IterVariables() {
@@ -86,16 +98,16 @@ func (e *Evaluator) forward(tokens, targets []int32) (nll []float32, next []int3
 	}()
 	tokT := tensors.FromFlatDataAndDimensions(tokens, e.batchSize, e.seqLen)
 	tgtT := tensors.FromFlatDataAndDimensions(targets, e.batchSize, e.seqLen)
-	outs, err := e.exec.Call(tokT, tgtT)
+	nllT, nextT, err := e.run(tokT, tgtT)
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: evaluation: %s", oneLine(err.Error()))
 	}
-	defer finalizeAll(outs)
-	nll, err = tensors.CopyFlatData[float32](outs[0])
+	defer finalizeAll([]*tensors.Tensor{nllT, nextT})
+	nll, err = tensors.CopyFlatData[float32](nllT)
 	if err != nil {
 		return nil, nil, err
 	}
-	next, err = tensors.CopyFlatData[int32](outs[1])
+	next, err = tensors.CopyFlatData[int32](nextT)
 	return nll, next, err
 }
 
