@@ -31,8 +31,9 @@ type TorchOptions struct {
 	Device string
 	// Threads is torch.set_num_threads on CPU (and OpenBLAS's thread count when torch runs OpenBLAS).
 	Threads int
-	// ValueGrad is the value table's gradient in PyTorch: "sparse" (the rows read, PyTorch's fastest;
-	// the default when empty) or "dense" (nn.Embedding's default, a gradient of the whole table).
+	// ValueGrad is the memory layer's value-table gradient in PyTorch: "sparse" (the rows read), "dense"
+	// (nn.Embedding's default, the whole table) or "best" (the default when empty: both timed, the faster
+	// forward+backward kept at each size: PyTorch at its best).
 	ValueGrad string
 }
 
@@ -46,16 +47,26 @@ type TorchResult struct {
 	// BLAS is what torch ran its matrix products on; CheckTorchBLAS accepted it (reports written before
 	// this was recorded have none: their torch may have run the reference BLAS).
 	BLAS *TorchBLAS `json:"blas,omitempty"`
-	// ValueGrad is the memory layer's value-table gradient in PyTorch: "sparse" or "dense" (empty in old
-	// reports: dense).
-	ValueGrad string       `json:"value_grad,omitempty"`
-	FFN       *LayerPoint  `json:"ffn,omitempty"`
-	Memory    []LayerPoint `json:"memory"`
+	// ValueGrad is TorchOptions.ValueGrad (empty in old reports: dense). ValueGrads says which gradient
+	// each Memory point had; MemoryVariants are all those timed (with "best", both at each size).
+	ValueGrad      string         `json:"value_grad,omitempty"`
+	FFN            *LayerPoint    `json:"ffn,omitempty"`
+	Memory         []LayerPoint   `json:"memory"`
+	ValueGrads     []string       `json:"value_grads,omitempty"`
+	MemoryVariants []TorchVariant `json:"memory_variants,omitempty"`
 	// Command is the command line that produced it.
 	Command []string `json:"command"`
 	// EnvRemoved are the OPENBLAS_* variables of memlab's environment that the command did not get
 	// (see torchEnv); BLAS.Env are those it saw.
 	EnvRemoved map[string]string `json:"env_removed,omitempty"`
+}
+
+// TorchVariant is PyTorch's memory layer at one size with one value-table gradient, "dense" or "sparse".
+type TorchVariant struct {
+	NKeys           int    `json:"n_keys"`
+	ValueGrad       string `json:"value_grad"`
+	Forward         Timing `json:"forward"`
+	ForwardBackward Timing `json:"forward_backward"`
 }
 
 // TorchRatio compares our time with PyTorch's for one block, both measured in the same run.
@@ -255,7 +266,7 @@ func RunTorch(ctx context.Context, o TorchOptions, c Config) (*TorchResult, erro
 		threads = 2
 	}
 	if valueGrad == "" {
-		valueGrad = "sparse"
+		valueGrad = "best"
 	}
 	args := []string{o.Script,
 		"--dim", strconv.Itoa(c.Dim), "--heads", strconv.Itoa(c.Heads), "--k-dim", strconv.Itoa(c.KDim),
@@ -276,8 +287,9 @@ func RunTorch(ctx context.Context, o TorchOptions, c Config) (*TorchResult, erro
 	if err := CheckTorchBLAS(res.BLAS, device); err != nil {
 		return nil, err
 	}
-	if len(res.Memory) != len(c.NKeys) {
-		return nil, fmt.Errorf("bench: torch: %s returned %d memory sizes, want %d", o.Script, len(res.Memory), len(c.NKeys))
+	if len(res.Memory) != len(c.NKeys) || len(res.ValueGrads) != len(c.NKeys) {
+		return nil, fmt.Errorf("bench: torch: %s returned %d memory sizes (%d value gradients), want %d", o.Script,
+			len(res.Memory), len(res.ValueGrads), len(c.NKeys))
 	}
 	res.Command, res.EnvRemoved = append([]string{o.Python}, args...), removed
 	points := make([]*LayerPoint, 0, len(res.Memory)+1)

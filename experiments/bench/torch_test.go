@@ -167,7 +167,7 @@ func factsJSON(tuned bool, env string) string {
 
 // layerOutput is torch_memory_layer.py's output for tinyConfig's sizes, printed by a fake.
 func layerOutput(tuned bool) string {
-	return `{"torch_version":"9.9","device":"cpu","threads":2,"value_grad":"sparse","blas":` + factsJSON(tuned, shellEnv) + `,` +
+	return `{"torch_version":"9.9","device":"cpu","threads":2,"value_grad":"best","value_grads":["dense","sparse"],"blas":` + factsJSON(tuned, shellEnv) + `,` +
 		`"ffn":{"model":"swiglu","forward":{"seconds":0.002,"median_seconds":0.002,"repeats":1},"forward_backward":{"seconds":0.004,"median_seconds":0.004,"repeats":1}},` +
 		`"memory":[{"model":"memory","n_keys":8,"forward":{"seconds":0.01,"median_seconds":0.01,"repeats":1},"forward_backward":{"seconds":0.02,"median_seconds":0.02,"repeats":1}},` +
 		`{"model":"memory","n_keys":16,"forward":{"seconds":0.01,"median_seconds":0.01,"repeats":1},"forward_backward":{"seconds":0.04,"median_seconds":0.04,"repeats":1}}]}`
@@ -188,7 +188,7 @@ func TestRunTorchParsesAndCompares(t *testing.T) {
 	}
 	cmd := strings.Join(res.Command, " ")
 	if res.TorchVersion != "9.9" || len(res.Memory) != 2 || res.FFN == nil || !strings.Contains(cmd, "--n-keys 8,16") ||
-		!strings.Contains(cmd, "--value-grad sparse") || res.ValueGrad != "sparse" {
+		!strings.Contains(cmd, "--value-grad best") || res.ValueGrad != "best" || !slices.Equal(res.ValueGrads, []string{"dense", "sparse"}) {
 		t.Fatalf("parsed %+v", res)
 	}
 	// The script saw no OPENBLAS_* variable, the result records the ones removed, and this process keeps them.
