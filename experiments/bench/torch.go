@@ -17,8 +17,9 @@ import (
 	"github.com/memlayers/memlayers/experiments/train"
 )
 
-// TorchInstallHint is how to get PyTorch for the side-by-side run on Debian.
-const TorchInstallHint = "apt-get install python3-torch libopenblas0-pthread"
+// TorchInstallHint is how to get PyTorch for the side-by-side run on Debian: torch, a tuned BLAS for it (without
+// one, torch multiplies with the reference BLAS) and jemalloc (see torchEnv).
+const TorchInstallHint = "apt-get install python3-torch libopenblas0-pthread libjemalloc2"
 
 // TorchOptions says how to run one of our PyTorch scripts (scripts/torch_memory_layer.py for RunTorch,
 // scripts/torch_lm_bench.py for RunTorchLM; torch_setup.py must sit beside them).
@@ -56,9 +57,24 @@ type TorchResult struct {
 	MemoryVariants []TorchVariant `json:"memory_variants,omitempty"`
 	// Command is the command line that produced it.
 	Command []string `json:"command"`
-	// EnvRemoved are the OPENBLAS_* variables of memlab's environment that the command did not get
-	// (see torchEnv); BLAS.Env are those it saw.
-	EnvRemoved map[string]string `json:"env_removed,omitempty"`
+	// Allocator is the memory allocator torch ran with; EnvChange how its environment differed from
+	// memlab's (see torchEnv; BLAS.Env are the OPENBLAS_* variables it saw).
+	Allocator *TorchAllocator `json:"allocator,omitempty"`
+	EnvChange TorchEnvChange  `json:"env_change"`
+}
+
+// TorchAllocator is the malloc a PyTorch script ran with, as it reported it.
+type TorchAllocator struct {
+	// Library is the loaded jemalloc or tcmalloc ("" for glibc's malloc); MallocConf is jemalloc's
+	// MALLOC_CONF.
+	Library    string `json:"library"`
+	MallocConf string `json:"malloc_conf"`
+}
+
+// TorchEnvChange is how a PyTorch command's environment differed from memlab's (name → value).
+type TorchEnvChange struct {
+	Removed map[string]string `json:"removed,omitempty"`
+	Added   map[string]string `json:"added,omitempty"`
 }
 
 // TorchVariant is PyTorch's memory layer at one size with one value-table gradient, "dense" or "sparse".
@@ -276,7 +292,7 @@ func RunTorch(ctx context.Context, o TorchOptions, c Config) (*TorchResult, erro
 		"--threads", strconv.Itoa(threads), "--device", device, "--seed", strconv.FormatInt(c.Seed, 10),
 		"--value-grad", valueGrad,
 	}
-	stdout, removed, err := runPython(ctx, o.Python, args, nil)
+	stdout, change, err := runPython(ctx, o.Python, args, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench: torch: %s %s: %s", o.Python, o.Script, err.Error())
 	}
@@ -291,7 +307,7 @@ func RunTorch(ctx context.Context, o TorchOptions, c Config) (*TorchResult, erro
 		return nil, fmt.Errorf("bench: torch: %s returned %d memory sizes (%d value gradients), want %d", o.Script,
 			len(res.Memory), len(res.ValueGrads), len(c.NKeys))
 	}
-	res.Command, res.EnvRemoved = append([]string{o.Python}, args...), removed
+	res.Command, res.EnvChange = append([]string{o.Python}, args...), change
 	points := make([]*LayerPoint, 0, len(res.Memory)+1)
 	for i := range res.Memory {
 		points = append(points, &res.Memory[i])
@@ -340,10 +356,10 @@ func TorchPreflight(ctx context.Context, o TorchOptions) (*TorchBLAS, error) {
 }
 
 // runPython runs python with args (and stdin, when not nil) in torchEnv's environment and returns its
-// trimmed stdout and the variables torchEnv removed. An error is one line: python's last line on stderr.
-func runPython(ctx context.Context, python string, args []string, stdin []byte) ([]byte, map[string]string, error) {
+// trimmed stdout and how the environment was changed. An error is one line: python's last line on stderr.
+func runPython(ctx context.Context, python string, args []string, stdin []byte) ([]byte, TorchEnvChange, error) {
 	cmd := exec.CommandContext(ctx, python, args...)
-	env, removed := torchEnv(os.Environ())
+	env, change := torchEnv(os.Environ(), findJemalloc())
 	var stdout, stderr bytes.Buffer
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
 	if stdin != nil {
@@ -351,31 +367,74 @@ func runPython(ctx context.Context, python string, args []string, stdin []byte) 
 	}
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, change, ctx.Err()
 		}
-		return nil, nil, errors.New(lastLine(stderr.String(), err))
+		return nil, change, errors.New(lastLine(stderr.String(), err))
 	}
-	return bytes.TrimSpace(stdout.Bytes()), removed, nil
+	return bytes.TrimSpace(stdout.Bytes()), change, nil
 }
 
-// torchEnv returns environ without its OPENBLAS_* variables, and those it removed (name → value). They
-// tune OpenBLAS by hand: this machine's OPENBLAS_CORETYPE=Haswell pins it to its AVX2 kernels on an AVX-512
-// CPU and OPENBLAS_L2_SIZE overrides its cache blocking, which halved torch's matrix products here. PyTorch
-// at its best lets OpenBLAS detect the CPU. Only the PyTorch command loses them; memlab's own process keeps
-// its environment.
-func torchEnv(environ []string) (env []string, removed map[string]string) {
+// jemallocConf keeps the pages jemalloc frees for its next allocations instead of handing them back to the
+// kernel (decay -1: never).
+const jemallocConf = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
+// torchEnv returns the environment of a PyTorch command: environ less its OPENBLAS_* variables, plus
+// jemalloc preloaded with jemallocConf when jemalloc is a library path (not ""); and what it changed.
+//
+//   - OPENBLAS_* tune OpenBLAS by hand: this machine's OPENBLAS_CORETYPE=Haswell pins it to its AVX2
+//     kernels on an AVX-512 CPU and OPENBLAS_L2_SIZE overrides its cache blocking, which halved torch's
+//     matrix products here. PyTorch at its best lets OpenBLAS detect the CPU.
+//   - glibc's malloc returns every large freed block to the kernel, and torch allocates its large
+//     intermediates afresh on every call: each call then faults its pages in again. On this machine's VM a
+//     fresh page cost ~30 µs and the memory layer ran 4–8× slower in PyTorch with glibc than with jemalloc
+//     keeping its pages (docs/pytorch-peer.md). A MALLOC_CONF already set is kept.
+//
+// Only the PyTorch command gets this environment; memlab's own process keeps its own.
+func torchEnv(environ []string, jemalloc string) (env []string, change TorchEnvChange) {
+	set := func(m *map[string]string, k, v string) {
+		if *m == nil {
+			*m = map[string]string{}
+		}
+		(*m)[k] = v
+	}
+	preload, hasConf := "", false
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "OPENBLAS_") {
-			if removed == nil {
-				removed = map[string]string{}
-			}
-			removed[name] = value
-			continue
+		switch {
+		case strings.HasPrefix(name, "OPENBLAS_"):
+			set(&change.Removed, name, value)
+		case name == "LD_PRELOAD" && jemalloc != "":
+			preload = value
+		default:
+			hasConf = hasConf || name == "MALLOC_CONF"
+			env = append(env, kv)
 		}
-		env = append(env, kv)
 	}
-	return env, removed
+	if jemalloc != "" {
+		if preload != "" {
+			set(&change.Removed, "LD_PRELOAD", preload)
+			preload = " " + preload
+		}
+		set(&change.Added, "LD_PRELOAD", jemalloc+preload)
+		env = append(env, "LD_PRELOAD="+jemalloc+preload)
+		if !hasConf {
+			set(&change.Added, "MALLOC_CONF", jemallocConf)
+			env = append(env, "MALLOC_CONF="+jemallocConf)
+		}
+	}
+	return env, change
+}
+
+// findJemalloc returns the path of jemalloc's shared library where Debian (libjemalloc2) and other
+// distributions install it, or "" when it is not installed.
+func findJemalloc() string {
+	for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"} {
+		path := filepath.Join(dir, "libjemalloc.so.2")
+		if _, err := os.Stat(path); err == nil {
+			return path
+		}
+	}
+	return ""
 }
 
 // TorchLMConfig is the input of scripts/torch_lm_bench.py (JSON on its stdin): the sizes of experiments/lm
@@ -513,10 +572,11 @@ type TorchLMResult struct {
 	TokensPerStep int             `json:"tokens_per_step"`
 	Config        TorchLMConfig   `json:"config"`
 	Models        []TorchLMRecord `json:"models"`
-	// Command is the command line that produced it (the config went to its stdin); EnvRemoved as in
-	// TorchResult.
-	Command    []string          `json:"command"`
-	EnvRemoved map[string]string `json:"env_removed,omitempty"`
+	// Command is the command line that produced it (the config went to its stdin); Allocator and
+	// EnvChange as in TorchResult.
+	Command   []string        `json:"command"`
+	Allocator *TorchAllocator `json:"allocator,omitempty"`
+	EnvChange TorchEnvChange  `json:"env_change"`
 }
 
 // RunTorchLM trains c's models with scripts/torch_lm_bench.py (o.Script; o.Threads overrides c.Threads when
@@ -532,16 +592,16 @@ func RunTorchLM(ctx context.Context, o TorchOptions, c TorchLMConfig) (*TorchLMR
 	if err != nil {
 		return nil, fmt.Errorf("bench: torch lm: %v", err)
 	}
-	stdout, removed, err := runPython(ctx, o.Python, []string{o.Script}, input)
+	stdout, change, err := runPython(ctx, o.Python, []string{o.Script}, input)
 	if err != nil {
 		return nil, fmt.Errorf("bench: torch lm: %s %s: %s", o.Python, o.Script, err.Error())
 	}
-	return parseTorchLM(stdout, o, c, removed)
+	return parseTorchLM(stdout, o, c, change)
 }
 
 // parseTorchLM checks the script's output against the request c: one record per model, in order, every
 // step timed, and a dense model's tokens/s to divide by when any ratio is given.
-func parseTorchLM(stdout []byte, o TorchOptions, c TorchLMConfig, removed map[string]string) (*TorchLMResult, error) {
+func parseTorchLM(stdout []byte, o TorchOptions, c TorchLMConfig, change TorchEnvChange) (*TorchLMResult, error) {
 	var res TorchLMResult
 	if err := json.Unmarshal(stdout, &res); err != nil {
 		return nil, fmt.Errorf("bench: torch lm: %s printed no valid JSON object: %v", o.Script, err)
@@ -565,7 +625,7 @@ func parseTorchLM(stdout []byte, o TorchOptions, c TorchLMConfig, removed map[st
 				o.Script, i, r.Kind, len(r.StepSeconds), c.Steps)
 		}
 	}
-	res.Command, res.EnvRemoved = []string{o.Python, o.Script}, removed
+	res.Command, res.EnvChange = []string{o.Python, o.Script}, change
 	return &res, nil
 }
 

@@ -117,22 +117,42 @@ func TestCheckTorchBLAS(t *testing.T) {
 func TestTorchEnv(t *testing.T) {
 	environ := []string{"PATH=/usr/bin", "OPENBLAS_CORETYPE=Haswell", "HOME=/root", "OPENBLAS_L2_SIZE=512",
 		"OPENBLAS_NUM_THREADS=1", "OPENBLASX=kept", "NOTE=OPENBLAS_CORETYPE=x", "EMPTY="}
-	env, removed := torchEnv(environ)
+	sameMap := func(what string, got, want map[string]string) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s[%s] = %q, want %q", what, k, got[k], v)
+			}
+		}
+	}
+	openblas := map[string]string{"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512", "OPENBLAS_NUM_THREADS": "1"}
+
+	// Without jemalloc: only the OPENBLAS_* variables go.
+	env, change := torchEnv(environ, "")
 	if want := []string{"PATH=/usr/bin", "HOME=/root", "OPENBLASX=kept", "NOTE=OPENBLAS_CORETYPE=x", "EMPTY="}; !slices.Equal(env, want) {
 		t.Errorf("env = %q, want %q", env, want)
 	}
-	want := map[string]string{"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512", "OPENBLAS_NUM_THREADS": "1"}
-	if len(removed) != len(want) {
-		t.Errorf("removed = %v, want %v", removed, want)
+	sameMap("removed", change.Removed, openblas)
+	sameMap("added", change.Added, nil)
+
+	// With jemalloc: preloaded before any other preload, with its decay off unless MALLOC_CONF is set.
+	const lib = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+	env, change = torchEnv(append(slices.Clone(environ), "LD_PRELOAD=/opt/x.so"), lib)
+	if !slices.Contains(env, "LD_PRELOAD="+lib+" /opt/x.so") || !slices.Contains(env, "MALLOC_CONF="+jemallocConf) ||
+		slices.Contains(env, "LD_PRELOAD=/opt/x.so") {
+		t.Errorf("env = %q, want jemalloc preloaded before /opt/x.so and MALLOC_CONF set", env)
 	}
-	for k, v := range want {
-		if removed[k] != v {
-			t.Errorf("removed[%s] = %q, want %q", k, removed[k], v)
-		}
+	sameMap("removed", change.Removed, map[string]string{"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512",
+		"OPENBLAS_NUM_THREADS": "1", "LD_PRELOAD": "/opt/x.so"})
+	sameMap("added", change.Added, map[string]string{"LD_PRELOAD": lib + " /opt/x.so", "MALLOC_CONF": jemallocConf})
+	env, change = torchEnv([]string{"MALLOC_CONF=narenas:1"}, lib)
+	if want := []string{"MALLOC_CONF=narenas:1", "LD_PRELOAD=" + lib}; !slices.Equal(env, want) {
+		t.Errorf("env = %q, want %q (a MALLOC_CONF already set is kept)", env, want)
 	}
-	if _, removed := torchEnv([]string{"PATH=/usr/bin"}); removed != nil {
-		t.Errorf("nothing to remove: removed = %v, want nil", removed)
-	}
+	sameMap("added", change.Added, map[string]string{"LD_PRELOAD": lib})
 }
 
 // fakePython writes a shell script that stands in for python3 with torch: "-c …" (TorchAvailable's import,
@@ -195,8 +215,8 @@ func TestRunTorchParsesAndCompares(t *testing.T) {
 	if res.BLAS == nil || res.BLAS.Vendor != "openblas" || len(res.BLAS.Env) != 0 {
 		t.Errorf("BLAS = %+v, want OpenBLAS and an empty env", res.BLAS)
 	}
-	if res.EnvRemoved["OPENBLAS_CORETYPE"] != "Haswell" || res.EnvRemoved["OPENBLAS_L2_SIZE"] != "512" {
-		t.Errorf("EnvRemoved = %v", res.EnvRemoved)
+	if res.EnvChange.Removed["OPENBLAS_CORETYPE"] != "Haswell" || res.EnvChange.Removed["OPENBLAS_L2_SIZE"] != "512" {
+		t.Errorf("EnvChange = %v", res.EnvChange)
 	}
 	if os.Getenv("OPENBLAS_CORETYPE") != "Haswell" {
 		t.Error("RunTorch changed its own process's environment")
@@ -348,15 +368,15 @@ func lmOutput(tuned bool, denseSteps string) string {
 func TestParseTorchLM(t *testing.T) {
 	c := TorchLMConfig{Steps: 2, Models: []TorchLMModel{{Kind: "dense"}, {Kind: "memory", NKeys: 64}}}
 	o := TorchOptions{Python: "/usr/bin/python3", Script: "scripts/torch_lm_bench.py"}
-	removed := map[string]string{"OPENBLAS_CORETYPE": "Haswell"}
-	res, err := parseTorchLM([]byte(lmOutput(true, "[0.1,0.12]")), o, c, removed)
+	change := TorchEnvChange{Removed: map[string]string{"OPENBLAS_CORETYPE": "Haswell"}}
+	res, err := parseTorchLM([]byte(lmOutput(true, "[0.1,0.12]")), o, c, change)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := res.Models[1]
 	if len(res.Models) != 2 || m.Kind != "memory" || m.NKeys != 64 || m.Values != "sparse" || !slices.Equal(m.MemoryLayers, []int{2}) ||
 		m.TokensPerSecond != 5120 || m.RatioToDense != 0.5 || m.ValueParams != 80 || len(m.StepSeconds) != 2 ||
-		res.BLAS.Vendor != "openblas" || res.EnvRemoved["OPENBLAS_CORETYPE"] != "Haswell" || res.TokensPerStep != 1024 {
+		res.BLAS.Vendor != "openblas" || res.EnvChange.Removed["OPENBLAS_CORETYPE"] != "Haswell" || res.TokensPerStep != 1024 {
 		t.Errorf("parsed %+v", res)
 	}
 	for name, out := range map[string]string{
@@ -365,12 +385,12 @@ func TestParseTorchLM(t *testing.T) {
 		"missing step time": lmOutput(true, "[0.1]"),
 		"not JSON":          "hello",
 	} {
-		if _, err := parseTorchLM([]byte(out), o, c, nil); err == nil || strings.Contains(err.Error(), "\n") {
+		if _, err := parseTorchLM([]byte(out), o, c, TorchEnvChange{}); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v, want a one-line error", name, err)
 		}
 	}
 	c.Models = c.Models[:1]
-	if _, err := parseTorchLM([]byte(lmOutput(true, "[0.1,0.12]")), o, c, nil); err == nil {
+	if _, err := parseTorchLM([]byte(lmOutput(true, "[0.1,0.12]")), o, c, TorchEnvChange{}); err == nil {
 		t.Error("two models for one asked: no error")
 	}
 }
@@ -404,6 +424,10 @@ func TestTorchLMScriptMirrorsLM(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if lib := findJemalloc(); lib != "" && (res.Allocator == nil || !strings.Contains(res.Allocator.Library, "jemalloc") ||
+		res.Allocator.MallocConf != jemallocConf) {
+		t.Errorf("allocator %+v, want %s preloaded with MALLOC_CONF=%s", res.Allocator, lib, jemallocConf)
 	}
 	for i, r := range res.Models {
 		cfg := base
