@@ -338,7 +338,7 @@ def run(c):
         "device_name": cpu_model(),
         "threads": torch.get_num_threads(),
         "blas": torch_setup.blas_facts(),
-        "allocator": torch_setup.allocator_facts(),
+        "runtime": torch_setup.runtime_facts(),
         "tokens_per_step": tokens_per_step,
         "config": c,
         "models": [record for record, _ in runs],

@@ -212,7 +212,7 @@ def main():
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
         "threads": torch.get_num_threads(),
         "blas": torch_setup.blas_facts(probe=not a.no_blas_probe),
-        "allocator": torch_setup.allocator_facts(),
+        "runtime": torch_setup.runtime_facts(),
         "value_grad": a.value_grad,
         "config": {"dim": a.dim, "heads": a.heads, "k_dim": a.k_dim, "knn": a.knn, "v_dim": a.v_dim,
                    "tokens": a.tokens, "warmup": a.warmup, "repeats": a.repeats},

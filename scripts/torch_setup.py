@@ -7,7 +7,7 @@ a torch whose BLAS is the slow reference one. docs/pytorch-peer.md explains why 
     import torch_setup
     torch_setup.set_threads(2)
     facts = torch_setup.blas_facts()  # JSON-ready dicts
-    alloc = torch_setup.allocator_facts()
+    runtime = torch_setup.runtime_facts()
 """
 import ctypes
 import os
@@ -112,12 +112,13 @@ def sgemm_library():
     return ""
 
 
-def allocator_facts():
-    """The malloc this process runs with: a preloaded jemalloc or tcmalloc ("" for glibc's) and jemalloc's
-    MALLOC_CONF. On a VM where a fresh page is slow to fault in, glibc's malloc, which returns large freed
-    blocks to the kernel, makes torch pay for its pages again on every call (docs/pytorch-peer.md)."""
+def runtime_facts():
+    """The malloc and OpenMP settings this process runs with: a preloaded jemalloc or tcmalloc ("" for glibc's
+    malloc), jemalloc's MALLOC_CONF and OMP_WAIT_POLICY. On a shared VM both decide much of torch's speed
+    (docs/pytorch-peer.md)."""
     libs = [p for p in _mapped_paths() if any(a in os.path.basename(p) for a in ("jemalloc", "tcmalloc"))]
-    return {"library": os.path.realpath(libs[0]) if libs else "", "malloc_conf": os.environ.get("MALLOC_CONF", "")}
+    return {"allocator": os.path.realpath(libs[0]) if libs else "", "malloc_conf": os.environ.get("MALLOC_CONF", ""),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
 
 
 def blas_facts(probe=True):

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,18 +58,19 @@ type TorchResult struct {
 	MemoryVariants []TorchVariant `json:"memory_variants,omitempty"`
 	// Command is the command line that produced it.
 	Command []string `json:"command"`
-	// Allocator is the memory allocator torch ran with; EnvChange how its environment differed from
+	// Runtime is the malloc and OpenMP setup torch ran with; EnvChange how its environment differed from
 	// memlab's (see torchEnv; BLAS.Env are the OPENBLAS_* variables it saw).
-	Allocator *TorchAllocator `json:"allocator,omitempty"`
-	EnvChange TorchEnvChange  `json:"env_change"`
+	Runtime   *TorchRuntime  `json:"runtime,omitempty"`
+	EnvChange TorchEnvChange `json:"env_change"`
 }
 
-// TorchAllocator is the malloc a PyTorch script ran with, as it reported it.
-type TorchAllocator struct {
-	// Library is the loaded jemalloc or tcmalloc ("" for glibc's malloc); MallocConf is jemalloc's
+// TorchRuntime is the malloc and OpenMP setup a PyTorch script ran with, as it reported it.
+type TorchRuntime struct {
+	// Allocator is the loaded jemalloc or tcmalloc ("" for glibc's malloc); MallocConf is jemalloc's
 	// MALLOC_CONF.
-	Library    string `json:"library"`
-	MallocConf string `json:"malloc_conf"`
+	Allocator     string `json:"allocator"`
+	MallocConf    string `json:"malloc_conf"`
+	OMPWaitPolicy string `json:"omp_wait_policy"`
 }
 
 // TorchEnvChange is how a PyTorch command's environment differed from memlab's (name → value).
@@ -378,49 +380,52 @@ func runPython(ctx context.Context, python string, args []string, stdin []byte) 
 // kernel (decay -1: never).
 const jemallocConf = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 
-// torchEnv returns the environment of a PyTorch command: environ less its OPENBLAS_* variables, plus
-// jemalloc preloaded with jemallocConf when jemalloc is a library path (not ""); and what it changed.
+// torchEnv returns the environment of a PyTorch command, and what it changed: environ less its OPENBLAS_*
+// variables, plus OMP_WAIT_POLICY=PASSIVE, plus jemalloc preloaded with MALLOC_CONF=jemallocConf when
+// jemalloc is a library path (not ""). A variable the user already set, other than OPENBLAS_*, is kept
+// (jemalloc goes in front of an LD_PRELOAD). Measured on this 2-core machine (docs/pytorch-peer.md):
 //
 //   - OPENBLAS_* tune OpenBLAS by hand: this machine's OPENBLAS_CORETYPE=Haswell pins it to its AVX2
-//     kernels on an AVX-512 CPU and OPENBLAS_L2_SIZE overrides its cache blocking, which halved torch's
-//     matrix products here. PyTorch at its best lets OpenBLAS detect the CPU.
-//   - glibc's malloc returns every large freed block to the kernel, and torch allocates its large
-//     intermediates afresh on every call: each call then faults its pages in again. On this machine's VM a
-//     fresh page cost ~30 µs and the memory layer ran 4–8× slower in PyTorch with glibc than with jemalloc
-//     keeping its pages (docs/pytorch-peer.md). A MALLOC_CONF already set is kept.
+//     kernels on an AVX-512 CPU and OPENBLAS_L2_SIZE overrides its cache blocking; unset, OpenBLAS detects
+//     the CPU and its matrix products ran ~2× faster.
+//   - OMP_WAIT_POLICY=PASSIVE: torch's OpenMP threads otherwise spin after every parallel region, against
+//     OpenBLAS's own threads and the other work of a shared machine; with two threads and other jobs
+//     running, a training step of the small dense model took 1.7–3 s spinning and 0.09–0.14 s passive.
+//   - jemalloc: glibc's malloc hands every large freed block back to the kernel, and torch allocates its
+//     large intermediates afresh on every call, so each call faults their pages in again. On this VM a
+//     fresh page cost ~30 µs, and the memory layer ran 4–8× slower in PyTorch than with jemalloc keeping
+//     its pages.
 //
 // Only the PyTorch command gets this environment; memlab's own process keeps its own.
 func torchEnv(environ []string, jemalloc string) (env []string, change TorchEnvChange) {
-	set := func(m *map[string]string, k, v string) {
+	add := map[string]string{"OMP_WAIT_POLICY": "PASSIVE"}
+	if jemalloc != "" {
+		add["LD_PRELOAD"], add["MALLOC_CONF"] = jemalloc, jemallocConf
+	}
+	record := func(m *map[string]string, k, v string) {
 		if *m == nil {
 			*m = map[string]string{}
 		}
 		(*m)[k] = v
 	}
-	preload, hasConf := "", false
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "OPENBLAS_"):
-			set(&change.Removed, name, value)
-		case name == "LD_PRELOAD" && jemalloc != "":
-			preload = value
-		default:
-			hasConf = hasConf || name == "MALLOC_CONF"
-			env = append(env, kv)
+			record(&change.Removed, name, value)
+			continue
+		case name == "LD_PRELOAD" && jemalloc != "" && value != "":
+			record(&change.Removed, name, value)
+			add[name] = jemalloc + " " + value
+			continue
+		case add[name] != "":
+			delete(add, name) // set by the user: kept
 		}
+		env = append(env, kv)
 	}
-	if jemalloc != "" {
-		if preload != "" {
-			set(&change.Removed, "LD_PRELOAD", preload)
-			preload = " " + preload
-		}
-		set(&change.Added, "LD_PRELOAD", jemalloc+preload)
-		env = append(env, "LD_PRELOAD="+jemalloc+preload)
-		if !hasConf {
-			set(&change.Added, "MALLOC_CONF", jemallocConf)
-			env = append(env, "MALLOC_CONF="+jemallocConf)
-		}
+	for _, name := range slices.Sorted(maps.Keys(add)) {
+		record(&change.Added, name, add[name])
+		env = append(env, name+"="+add[name])
 	}
 	return env, change
 }
@@ -572,11 +577,11 @@ type TorchLMResult struct {
 	TokensPerStep int             `json:"tokens_per_step"`
 	Config        TorchLMConfig   `json:"config"`
 	Models        []TorchLMRecord `json:"models"`
-	// Command is the command line that produced it (the config went to its stdin); Allocator and
-	// EnvChange as in TorchResult.
-	Command   []string        `json:"command"`
-	Allocator *TorchAllocator `json:"allocator,omitempty"`
-	EnvChange TorchEnvChange  `json:"env_change"`
+	// Command is the command line that produced it (the config went to its stdin); Runtime and EnvChange
+	// as in TorchResult.
+	Command   []string       `json:"command"`
+	Runtime   *TorchRuntime  `json:"runtime,omitempty"`
+	EnvChange TorchEnvChange `json:"env_change"`
 }
 
 // RunTorchLM trains c's models with scripts/torch_lm_bench.py (o.Script; o.Threads overrides c.Threads when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -130,27 +131,32 @@ func TestTorchEnv(t *testing.T) {
 	}
 	openblas := map[string]string{"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512", "OPENBLAS_NUM_THREADS": "1"}
 
-	// Without jemalloc: only the OPENBLAS_* variables go.
+	// Without jemalloc: the OPENBLAS_* variables go, OMP_WAIT_POLICY comes.
 	env, change := torchEnv(environ, "")
-	if want := []string{"PATH=/usr/bin", "HOME=/root", "OPENBLASX=kept", "NOTE=OPENBLAS_CORETYPE=x", "EMPTY="}; !slices.Equal(env, want) {
+	if want := []string{"PATH=/usr/bin", "HOME=/root", "OPENBLASX=kept", "NOTE=OPENBLAS_CORETYPE=x", "EMPTY=",
+		"OMP_WAIT_POLICY=PASSIVE"}; !slices.Equal(env, want) {
 		t.Errorf("env = %q, want %q", env, want)
 	}
 	sameMap("removed", change.Removed, openblas)
-	sameMap("added", change.Added, nil)
+	sameMap("added", change.Added, map[string]string{"OMP_WAIT_POLICY": "PASSIVE"})
 
-	// With jemalloc: preloaded before any other preload, with its decay off unless MALLOC_CONF is set.
+	// With jemalloc: preloaded before any other preload, with its decay off.
 	const lib = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 	env, change = torchEnv(append(slices.Clone(environ), "LD_PRELOAD=/opt/x.so"), lib)
 	if !slices.Contains(env, "LD_PRELOAD="+lib+" /opt/x.so") || !slices.Contains(env, "MALLOC_CONF="+jemallocConf) ||
 		slices.Contains(env, "LD_PRELOAD=/opt/x.so") {
 		t.Errorf("env = %q, want jemalloc preloaded before /opt/x.so and MALLOC_CONF set", env)
 	}
-	sameMap("removed", change.Removed, map[string]string{"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512",
-		"OPENBLAS_NUM_THREADS": "1", "LD_PRELOAD": "/opt/x.so"})
-	sameMap("added", change.Added, map[string]string{"LD_PRELOAD": lib + " /opt/x.so", "MALLOC_CONF": jemallocConf})
-	env, change = torchEnv([]string{"MALLOC_CONF=narenas:1"}, lib)
-	if want := []string{"MALLOC_CONF=narenas:1", "LD_PRELOAD=" + lib}; !slices.Equal(env, want) {
-		t.Errorf("env = %q, want %q (a MALLOC_CONF already set is kept)", env, want)
+	removed := maps.Clone(openblas)
+	removed["LD_PRELOAD"] = "/opt/x.so"
+	sameMap("removed", change.Removed, removed)
+	sameMap("added", change.Added, map[string]string{"LD_PRELOAD": lib + " /opt/x.so", "MALLOC_CONF": jemallocConf,
+		"OMP_WAIT_POLICY": "PASSIVE"})
+
+	// What the user set is kept.
+	env, change = torchEnv([]string{"MALLOC_CONF=narenas:1", "OMP_WAIT_POLICY=ACTIVE"}, lib)
+	if want := []string{"MALLOC_CONF=narenas:1", "OMP_WAIT_POLICY=ACTIVE", "LD_PRELOAD=" + lib}; !slices.Equal(env, want) {
+		t.Errorf("env = %q, want %q", env, want)
 	}
 	sameMap("added", change.Added, map[string]string{"LD_PRELOAD": lib})
 }
@@ -425,9 +431,10 @@ func TestTorchLMScriptMirrorsLM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lib := findJemalloc(); lib != "" && (res.Allocator == nil || !strings.Contains(res.Allocator.Library, "jemalloc") ||
-		res.Allocator.MallocConf != jemallocConf) {
-		t.Errorf("allocator %+v, want %s preloaded with MALLOC_CONF=%s", res.Allocator, lib, jemallocConf)
+	if res.Runtime == nil || res.Runtime.OMPWaitPolicy != "PASSIVE" {
+		t.Errorf("runtime %+v, want OMP_WAIT_POLICY=PASSIVE", res.Runtime)
+	} else if lib := findJemalloc(); lib != "" && (!strings.Contains(res.Runtime.Allocator, "jemalloc") || res.Runtime.MallocConf != jemallocConf) {
+		t.Errorf("runtime %+v, want %s preloaded with MALLOC_CONF=%s", res.Runtime, lib, jemallocConf)
 	}
 	for i, r := range res.Models {
 		cfg := base
