@@ -296,7 +296,17 @@ class Trainer:
         return loss.item()
 
 
+def load_average():
+    """The 1-minute load average (Linux; 0 elsewhere): above the core count, other work shared the cores."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def run(c):
+    load_start = load_average()
     torch_setup.set_threads(c["threads"])
     torch.manual_seed(c["seed"])
     tokens_per_step = c["batch"] * c["seq_len"]
@@ -340,6 +350,8 @@ def run(c):
         "blas": torch_setup.blas_facts(),
         "runtime": torch_setup.runtime_facts(),
         "tokens_per_step": tokens_per_step,
+        "load_average_start": load_start,
+        "load_average_end": load_average(),
         "config": c,
         "models": [record for record, _ in runs],
     }

@@ -568,15 +568,18 @@ type TorchLMRecord struct {
 
 // TorchLMResult is what scripts/torch_lm_bench.py printed.
 type TorchLMResult struct {
-	TorchVersion  string          `json:"torch_version"`
-	PythonVersion string          `json:"python_version"`
-	Device        string          `json:"device"`
-	DeviceName    string          `json:"device_name"`
-	Threads       int             `json:"threads"`
-	BLAS          *TorchBLAS      `json:"blas"`
-	TokensPerStep int             `json:"tokens_per_step"`
-	Config        TorchLMConfig   `json:"config"`
-	Models        []TorchLMRecord `json:"models"`
+	TorchVersion  string     `json:"torch_version"`
+	PythonVersion string     `json:"python_version"`
+	Device        string     `json:"device"`
+	DeviceName    string     `json:"device_name"`
+	Threads       int        `json:"threads"`
+	BLAS          *TorchBLAS `json:"blas"`
+	TokensPerStep int        `json:"tokens_per_step"`
+	// LoadAverageStart and LoadAverageEnd are the 1-minute load averages around the run, as in Report.
+	LoadAverageStart float64         `json:"load_average_start"`
+	LoadAverageEnd   float64         `json:"load_average_end"`
+	Config           TorchLMConfig   `json:"config"`
+	Models           []TorchLMRecord `json:"models"`
 	// Command is the command line that produced it (the config went to its stdin); Runtime and EnvChange
 	// as in TorchResult.
 	Command   []string       `json:"command"`
