@@ -31,8 +31,9 @@ preset's values (DEFAULTS below). Output: one JSON object on stdout (nothing els
     echo '{"steps": 10}' | /usr/bin/python3 scripts/torch_lm_bench.py
     /usr/bin/python3 scripts/torch_lm_bench.py config.json
 
-Needs PyTorch with a tuned BLAS (Debian: apt-get install python3-torch libopenblas0-pthread); run it with
-OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (memlab does so). docs/pytorch-peer.md explains both.
+Needs PyTorch with a tuned BLAS (scripts/setup-torch.sh). Run it in the environment memlab gives it
+(bench.RunTorchLM): OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE, jemalloc preloaded; docs/pytorch-peer.md
+says why each matters.
 """
 import json
 import math

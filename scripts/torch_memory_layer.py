@@ -17,9 +17,10 @@ stdout, with torch_setup's facts about the BLAS torch ran on; nothing else is pr
     /usr/bin/python3 scripts/torch_memory_layer.py --n-keys 128,256 --tokens 2048 --threads 2
     python3 scripts/torch_memory_layer.py --device cuda --n-keys 128,256,512,1024
 
-Needs PyTorch with a tuned BLAS (Debian: apt-get install python3-torch libopenblas0-pthread; without the
-second package torch multiplies with the reference BLAS, ~20x slower) and torch_setup.py beside it. Run it
-with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, as memlab does (docs/pytorch-peer.md).
+Needs PyTorch with a tuned BLAS (scripts/setup-torch.sh; without libopenblas0-pthread torch multiplies with
+the reference BLAS, 30-60x slower) and torch_setup.py beside it. Run it in the environment memlab gives it
+(`memlab bench --torch`): OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE, jemalloc preloaded
+(docs/pytorch-peer.md).
 """
 import argparse
 import json
