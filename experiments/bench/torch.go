@@ -137,7 +137,7 @@ var ErrReferenceBLAS = errors.New("PyTorch's matrix products run on the referenc
 
 // minTunedGFLOPS is the one-thread speed of the probe's 512³ float32 product below which CheckTorchBLAS
 // calls a BLAS reference-speed. Our Go build needs AVX2 and FMA (GOAMD64=v3), and on such a core a tuned
-// sgemm does 16+ flops a cycle: OpenBLAS measured ~160–185 GFLOP/s here (~90 with its kernels forced to
+// sgemm does 16+ flops a cycle: OpenBLAS measured 155–200 GFLOP/s here (90–100 with its kernels forced to
 // Haswell's), while the reference BLAS's loops measured 3–6.
 const minTunedGFLOPS = 20
 
