@@ -12,7 +12,7 @@ export GODEBUG ?= asyncpreemptoff=1
 
 GO ?= go
 
-.PHONY: scaling demo test bench build vet
+.PHONY: scaling demo test soak bench build vet
 
 # The README's first command, the main job on the pure-Go backend: the paper's
 # Figure 1 in miniature (memory size 0 -> 128^2 on the tiny model, plus a dense
@@ -26,13 +26,20 @@ scaling:
 demo:
 	$(GO) run ./cmd/memlab demo
 
-# The README's second command: every test, each package bounded in time.
+# The README's second command: every test, each package bounded in time, and
+# a short kill-and-resume soak (3 SIGKILLs; `make soak` runs 20).
 test:
 	$(GO) vet ./...
 	$(GO) test -timeout 9m ./...
+	bash scripts/soak.sh 3
+
+SOAK_N ?= 20
+soak:
+	bash scripts/soak.sh $(SOAK_N)
 
 bench:
 	$(GO) test ./memlayer -run XXX -bench . -benchtime 3x
 
+BIN ?= bin/memlab
 build:
-	$(GO) build -o bin/memlab ./cmd/memlab
+	$(GO) build -o $(BIN) ./cmd/memlab

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,11 +39,12 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	fs.StringVar(&f.spec.Preset, "preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
 	fs.StringVar(&f.model, "model", "memory", "model kind: dense, moe, peer, memory, memory+")
 	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, or tsv:PATH")
-	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches)")
+	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches), >= 1")
 	fs.IntVar(&f.spec.Steps, "steps", 0, "training steps (0: the preset's)")
 	fs.IntVar(&f.spec.People, "people", 0, "synthetic people (0: the preset's)")
 	fs.IntVar(&f.spec.NKeys, "n-keys", 0, "memory half-keys: n-keys² slots (0: the preset's)")
-	fs.IntVar(&f.spec.KNN, "knn", 0, "memory slots per head (0: the preset's)")
+	fs.IntVar(&f.spec.KNN, "knn", 0, "memory slots per head, <= n-keys (0: the preset's)")
+	fs.IntVar(&f.spec.VDim, "v-dim", 0, "memory value dimension (0: the model's dim)")
 	fs.Float64Var(&f.spec.DenseScale, "dense-scale", 0, "dense only: FLOPs ×factor of the base (e.g. 2, 4)")
 	fs.StringVar(&f.spec.ScaleBy, "scale-by", "", "with --dense-scale: width (default) or depth")
 	fs.StringVar(&f.spec.Name, "name", "", "run name in results (default: derived)")
@@ -51,6 +53,7 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
 	f.checkpoints = fs.String("checkpoint-dir", "", "checkpoint directory (default checkpoints/<name>-seed<N>)")
 	f.resume = fs.Bool("resume", false, "continue from the last checkpoint in --checkpoint-dir")
+	fs.IntVar(&f.spec.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (0: the preset's)")
 	f.memoryPath = addMemoryPathFlag(fs)
 	return f
 }
@@ -76,16 +79,21 @@ func memoryPath(flagValue, backendFlag string) (string, error) {
 	return "", usagef("--memory-path=%q: must be auto, graph or host", flagValue)
 }
 
-func (f *specFlags) resolve() (*lab.Plan, string, error) {
+// resolve builds the plan, fills the default --out and --checkpoint-dir, refuses an existing results
+// file (unless --overwrite), and prints the plan's warnings.
+func (f *specFlags) resolve(cmd string) (*lab.Plan, error) {
+	if f.spec.Seed < 1 {
+		return nil, usagef("--seed=%d: must be >= 1 (seeds start at 1, as in sweep --seeds)", f.spec.Seed)
+	}
 	f.spec.Model = lm.Kind(f.model)
 	path, err := memoryPath(*f.memoryPath, *f.backend)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	f.spec.MemoryPath = path
 	plan, err := lab.Build(f.spec)
 	if err != nil {
-		return nil, "", usagef("%v", err)
+		return nil, usagef("%v", err)
 	}
 	id := fmt.Sprintf("%s-seed%d", plan.Spec.Label(), plan.Spec.Seed)
 	if *f.out == "" {
@@ -94,12 +102,40 @@ func (f *specFlags) resolve() (*lab.Plan, string, error) {
 	if *f.checkpoints == "" {
 		*f.checkpoints = filepath.Join("checkpoints", plan.Preset.Name+"-"+id)
 	}
-	if !*f.overwrite {
-		if _, err := os.Stat(*f.out); err == nil {
-			return nil, "", usagef("%s already exists; pass --overwrite or choose another --out", *f.out)
-		}
+	if st, err := os.Stat(*f.out); err == nil && !st.IsDir() && !*f.overwrite {
+		return nil, usagef("%s already exists; pass --overwrite or choose another --out", *f.out)
 	}
-	return plan, id, nil
+	for _, w := range plan.Warnings {
+		warnf(cmd, "%s", w)
+	}
+	return plan, nil
+}
+
+// checkOut makes sure that the results file can be written, before hours of training: it is not a
+// directory, and a file can be created next to it (its directory is created if missing).
+func checkOut(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("--out %s is a directory; give a file name such as %s", path, filepath.Join(path, "run.json"))
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("--out %s: cannot create directory %s (%v); choose another --out", path, dir, cause(err))
+	}
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-*")
+	if err != nil {
+		return usagef("--out %s: cannot write in %s (%v); choose another --out", path, dir, cause(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// cause strips the path from a file system error, whose message names it already.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
@@ -109,23 +145,54 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	plan, _, err := f.resolve()
+	plan, err := f.resolve("train")
 	if err != nil {
 		return err
+	}
+	return f.execute(ctx, plan, stdout, false)
+}
+
+// execute trains (or, with evalOnly, evaluates the newest checkpoint of) plan and writes its results
+// file.
+func (f *specFlags) execute(ctx context.Context, plan *lab.Plan, stdout io.Writer, evalOnly bool) error {
+	if evalOnly {
+		if _, err := train.LatestCheckpoint(*f.checkpoints); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	b, err := backend.New(*f.backend)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	run, err := lab.Run(ctx, b, plan, lab.Options{Progress: stdout, CheckpointDir: *f.checkpoints, Resume: *f.resume})
-	if err != nil {
-		if errors.Is(err, train.ErrInterrupted) {
-			return interrupted{err}
+	if !evalOnly {
+		if err := lab.CheckMemory(plan, b); err != nil {
+			return usagef("%v", err)
 		}
+	}
+	if err := checkOut(*f.out); err != nil {
+		return err
+	}
+	opts := lab.Options{Progress: stdout, CheckpointDir: *f.checkpoints, Resume: *f.resume, EvalOnly: evalOnly}
+	run, err := lab.Run(ctx, b, plan, opts)
+	var diverged *train.NonFiniteLossError
+	switch {
+	case errors.Is(err, train.ErrInterrupted):
+		return interrupted{err}
+	case errors.Is(err, train.ErrNoCheckpoint):
+		return usagef("%v", err)
+	case errors.As(err, &diverged):
+		return fmt.Errorf("train: loss became %s at step %d with the preset's learning rate %g and gradient clipping %g, "+
+			"which no flag changes; try another --seed, or lower plan.Train.LR from Go (see notebooks/)",
+			diverged.What(), diverged.Step, plan.Train.LR, plan.Train.GradClip)
+	case err != nil:
 		return err
 	}
 	if err := results.Write(*f.out, run, *f.overwrite); err != nil {
-		return err
+		if evalOnly {
+			return err
+		}
+		return fmt.Errorf("%v; the trained model is in %s: rerun the same command with --resume and a writable --out to write the results without training again",
+			err, *f.checkpoints)
 	}
 	printFinal(stdout, run)
 	fmt.Fprintf(stdout, "results written to %s\n", *f.out)

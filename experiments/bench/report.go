@@ -94,12 +94,20 @@ func ReadReport(path string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	return DecodeReport(data, path)
+}
+
+// DecodeReport reads a report from its JSON; name (the file) is used in errors.
+func DecodeReport(data []byte, name string) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("bench: %s is not a benchmark report: %v", path, err)
+		return nil, fmt.Errorf("bench: %s is not a benchmark report: %v", name, err)
 	}
 	if r.Name == "" || (r.Bag == nil && r.Layers == nil && r.Train == nil && r.Torch == nil) {
-		return nil, fmt.Errorf("bench: %s is not a benchmark report (no name or no measurements)", path)
+		return nil, fmt.Errorf("bench: %s is not a benchmark report (no name or no measurements)", name)
+	}
+	if strings.ContainsAny(r.Name, `/\`) || r.Name == "." || r.Name == ".." {
+		return nil, fmt.Errorf("bench: %s: report name %q must not be a path (it names the chart files)", name, r.Name)
 	}
 	if len(r.Config.Paths) == 0 {
 		// Reports from before the host path measured the graph path only.

@@ -20,6 +20,9 @@ type Plan struct {
 	Tokenizer data.Tokenizer
 	// ValWindows are token windows of text the model never trains on.
 	ValWindows [][]int32
+	// Warnings are one-line notes about values Build changed or input it skipped (a knn lowered to
+	// n_keys, bad lines of a lenient facts file), for the user to see before training.
+	Warnings []string
 }
 
 // Build resolves a spec: dataset, tokenizer, model and training configs.
@@ -41,8 +44,18 @@ func Build(s Spec) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Spec: s, Preset: p}
-	if plan.Dataset, err = s.dataset(p); err != nil {
+	warning, err := s.checkKNN(p)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		plan.Warnings = append(plan.Warnings, warning)
+	}
+	if plan.Dataset, warning, err = s.dataset(p); err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		plan.Warnings = append(plan.Warnings, warning)
 	}
 	// A word-level vocabulary from the training text: a fact costs a few
 	// tokens instead of dozens of bytes; unknown words fall back to bytes.
@@ -55,6 +68,9 @@ func Build(s Spec) (*Plan, error) {
 		tc.EvalEvery = min(tc.EvalEvery, s.Steps)
 		tc.CheckpointEvery = min(tc.CheckpointEvery, s.Steps)
 		tc.WarmupSteps = min(tc.WarmupSteps, max(1, s.Steps/10))
+	}
+	if s.CheckpointEvery > 0 {
+		tc.CheckpointEvery = s.CheckpointEvery
 	}
 	if s.ValueLRx > 0 {
 		tc.ValueLR = s.ValueLRx * tc.LR
@@ -104,8 +120,8 @@ func Build(s Spec) (*Plan, error) {
 	return plan, nil
 }
 
-// dataset builds the spec's dataset.
-func (s Spec) dataset(p Preset) (*data.Dataset, error) {
+// dataset builds the spec's dataset; warning summarises the lines a lenient facts file skipped.
+func (s Spec) dataset(p Preset) (ds *data.Dataset, warning string, err error) {
 	name := s.Dataset
 	switch {
 	case name == "" || name == "bios":
@@ -113,16 +129,21 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 		if s.People > 0 {
 			people = s.People
 		}
-		return data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
+		ds, err = data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
+		return ds, "", err
 	case strings.HasPrefix(name, "tsv:"):
-		facts, err := data.LoadFactsTSV(strings.TrimPrefix(name, "tsv:"))
+		path := strings.TrimPrefix(name, "tsv:")
+		facts, report, err := data.LoadFactsTSVWith(path, data.TSVOptions{Lenient: s.LenientTSV})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return data.FactsDataset(name, facts, 0.5, s.Seed)
+		if sum := report.Summary(); sum != "" {
+			warning = path + ": " + sum
+		}
+		ds, err = data.FactsDataset(name, facts, 0.5, s.Seed)
+		return ds, warning, err
 	}
 	var facts []data.Fact
-	var err error
 	switch name {
 	case "unicode":
 		facts, err = data.UnicodeNames(s.Facts, s.Seed)
@@ -131,12 +152,13 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 	case "regions":
 		facts, err = data.RegionNames(s.Facts, s.Seed)
 	default:
-		return nil, fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions or tsv:PATH", name)
+		return nil, "", fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions or tsv:PATH", name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return data.FactsDataset(name, facts, 0.5, s.Seed)
+	ds, err = data.FactsDataset(name, facts, 0.5, s.Seed)
+	return ds, "", err
 }
 
 // modelConfig builds the model of the spec's kind from the base.

@@ -20,8 +20,10 @@ type Options struct {
 	Progress      io.Writer // progress lines (nil: silent)
 	CheckpointDir string    // "" disables checkpoints
 	Resume        bool
-	Experiment    string // recorded in the results file ("train", "scaling", …)
-	RepoDir       string // for the git commit in the provenance ("" = current dir)
+	// EvalOnly evaluates the newest checkpoint in CheckpointDir without training (train.Trainer.Evaluate).
+	EvalOnly   bool
+	Experiment string // recorded in the results file ("train", "scaling", …)
+	RepoDir    string // for the git commit in the provenance ("" = current dir)
 }
 
 // recordedDataset names the plan's data as results files record it: "bios"
@@ -70,10 +72,15 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 			plan.Spec.Label(), cfg.Model, where, human(acc.TotalParams), human(acc.MemoryValueParams),
 			human(acc.ActiveParamsPerToken), human(acc.FLOPsPerToken), plan.Dataset.Stats())
 	}
-	_, err = tr.Run(ctx, train.Options{
+	topts := train.Options{
 		Progress: opts.Progress, CheckpointDir: opts.CheckpointDir, Resume: opts.Resume,
 		ModelConfig: cfg, Results: run, EvalQALimit: plan.Preset.EvalQALimit, ValWindows: plan.ValWindows,
-	})
+	}
+	if opts.EvalOnly {
+		_, err = tr.Evaluate(ctx, topts)
+	} else {
+		_, err = tr.Run(ctx, topts)
+	}
 	if err != nil {
 		return run, err
 	}

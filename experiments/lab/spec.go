@@ -39,6 +39,10 @@ type Spec struct {
 	// for the model (DefaultMemoryPath with the pure-Go backend). Models without a host path (dense, MoE,
 	// PEER) always run on the graph path.
 	MemoryPath string `json:"memory_path,omitempty"`
+	// CheckpointEvery overrides how often a run checkpoints (0: the preset's, at most its steps).
+	CheckpointEvery int `json:"checkpoint_every,omitempty"`
+	// LenientTSV skips the bad lines of a tsv: dataset instead of failing (data.TSVOptions.Lenient).
+	LenientTSV bool `json:"lenient_tsv,omitempty"`
 }
 
 // Validate rejects negative overrides and unknown scaling modes (zero means
@@ -49,7 +53,8 @@ func (s Spec) Validate() error {
 		name string
 		v    int
 	}{{"steps", s.Steps}, {"people", s.People}, {"n_keys", s.NKeys}, {"knn", s.KNN}, {"mem_heads", s.MemHeads},
-		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts}} {
+		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts},
+		{"checkpoint_every", s.CheckpointEvery}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Sprintf("lab: %s=%d: must be >= 0 (0 means the preset's value)", f.name, f.v))
 		}
@@ -136,8 +141,25 @@ func (s Spec) memoryConfig(p Preset) memlayer.Config {
 	if s.VDim > 0 {
 		m.VDim = s.VDim
 	}
-	if m.KNN > m.NKeys {
+	if m.KNN > m.NKeys { // only the preset's knn: checkKNN refuses a larger explicit one
 		m.KNN = m.NKeys
 	}
 	return m
+}
+
+// checkKNN refuses an explicit knn above n_keys (each memory head keeps its top knn scores of each
+// half-key's n_keys, so it cannot pick more) and returns a warning when the preset's knn is lowered to a
+// smaller explicit n_keys.
+func (s Spec) checkKNN(p Preset) (warning string, err error) {
+	nKeys := p.Memory.NKeys
+	if s.NKeys > 0 {
+		nKeys = s.NKeys
+	}
+	switch {
+	case s.KNN > nKeys:
+		return "", fmt.Errorf("lab: knn=%d: must be <= n_keys=%d (each head picks its knn best of n_keys scores per half-key); lower knn or raise n_keys", s.KNN, nKeys)
+	case s.KNN == 0 && p.Memory.KNN > nKeys && s.Model != lm.KindDense:
+		return fmt.Sprintf("knn lowered from the preset's %d to n_keys=%d (a head cannot pick more slots than n_keys)", p.Memory.KNN, nKeys), nil
+	}
+	return "", nil
 }

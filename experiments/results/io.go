@@ -100,9 +100,19 @@ func publishNew(tmpPath, path string) error {
 	return nil
 }
 
-func existsError(path string) error {
-	return fmt.Errorf("results: %s already exists; pass --overwrite or choose another --out", path)
+// ErrExists matches (errors.Is) the error of a write that would replace an existing results file.
+var ErrExists = errors.New("results: file exists")
+
+func existsError(path string) error { return &existsErr{path} }
+
+// existsErr names the results file that a write refused to replace.
+type existsErr struct{ path string }
+
+func (e *existsErr) Error() string {
+	return fmt.Sprintf("results: %s already exists; pass --overwrite or choose another --out", e.path)
 }
+
+func (e *existsErr) Is(target error) bool { return target == ErrExists }
 
 // syncDir flushes the directory entry of a rename; best effort, as not every OS or filesystem allows it.
 func syncDir(dir string) {

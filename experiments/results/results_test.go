@@ -2,6 +2,7 @@ package results
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,8 +101,8 @@ func TestWriteRefusesOverwriteAndLeavesNoTemp(t *testing.T) {
 	}
 	err := Write(path, sampleRun(), false)
 	want := "results: " + path + " already exists; pass --overwrite or choose another --out"
-	if err == nil || err.Error() != want {
-		t.Fatalf("got %v, want %q", err, want)
+	if err == nil || err.Error() != want || !errors.Is(err, ErrExists) {
+		t.Fatalf("got %v, want %q matching ErrExists", err, want)
 	}
 	if data, _ := os.ReadFile(path); string(data) != "precious" {
 		t.Errorf("existing file changed on refusal: %q", data)

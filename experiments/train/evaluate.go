@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -210,33 +211,40 @@ type QAPrediction struct {
 	// Generated is the decoded greedy continuation of the prompt; Predicted is data.ParseAnswer of it.
 	Generated string `json:"generated"`
 	Predicted string `json:"predicted"`
-	// AnswerNLL is the summed NLL (nats) of the gold data.Target tokens given the prompt (teacher forcing);
-	// AnswerTokens is how many tokens that is.
+	// AnswerNLL is the NLL (nats) of the gold data.Target tokens given the prompt (teacher forcing),
+	// summed over them; with several accepted answers it is the NLL of producing any of them,
+	// −log Σ exp(−NLL of each). AnswerTokens is how many tokens the first accepted answer is.
 	AnswerNLL    float64 `json:"answer_nll"`
 	AnswerTokens int     `json:"answer_tokens"`
 }
 
 // PredictQA answers each question greedily from data.Prompt (after BOS, as data.QASequence lays it out)
-// and scores the gold answer's likelihood.
+// and scores the likelihood of its accepted answers.
 func (e *Evaluator) PredictQA(ctx context.Context, qas []data.QA) ([]QAPrediction, error) {
 	preds := make([]QAPrediction, len(qas))
 	prompts := make([][]int32, len(qas))
-	scored := make([][]int32, len(qas))
-	starts := make([]int, len(qas))
+	var scored [][]int32 // one row per accepted answer of each question
+	var starts, owner []int
 	for i, q := range qas {
-		ids, start := data.QASequence(e.tok, q)
-		prompts[i] = ids[:start]
-		// Cut the left context so that the whole answer fits in seqLen+1 tokens (as a training window).
-		if cut := len(ids) - 1 - e.seqLen; cut > 0 {
-			if start-cut < 1 {
-				return nil, fmt.Errorf("train: QA %d (%q): its answer is %d tokens, too long for seq_len=%d",
-					i, q.Question, len(ids)-start, e.seqLen)
+		for j, answer := range q.AcceptedAnswers() {
+			ids, start := data.QASequence(e.tok, q.WithAnswer(answer))
+			if j == 0 {
+				prompts[i] = ids[:start]
+				preds[i].QA = q
 			}
-			ids, start = ids[cut:], start-cut
+			// Cut the left context so that the whole answer fits in seqLen+1 tokens (as a training window).
+			if cut := len(ids) - 1 - e.seqLen; cut > 0 {
+				if start-cut < 1 {
+					return nil, fmt.Errorf("train: QA %d (%q): its answer %q is %d tokens, too long for seq_len=%d",
+						i, q.Question, answer, len(ids)-start, e.seqLen)
+				}
+				ids, start = ids[cut:], start-cut
+			}
+			if j == 0 {
+				preds[i].AnswerTokens = len(ids) - start
+			}
+			scored, starts, owner = append(scored, ids), append(starts, start), append(owner, i)
 		}
-		scored[i], starts[i] = ids, start
-		preds[i].QA = q
-		preds[i].AnswerTokens = len(ids) - start
 	}
 
 	gens, err := e.Generate(ctx, prompts, e.maxAnswerTokens)
@@ -248,11 +256,12 @@ func (e *Evaluator) PredictQA(ctx context.Context, qas []data.QA) ([]QAPredictio
 		preds[i].Predicted = data.ParseAnswer(preds[i].Generated)
 	}
 
-	for lo := 0; lo < len(qas); lo += e.batchSize {
+	nlls := make([][]float64, len(qas)) // per question, the summed NLL of each accepted answer
+	for lo := 0; lo < len(scored); lo += e.batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+e.batchSize, len(qas))
+		hi := min(lo+e.batchSize, len(scored))
 		b := data.PadBatch(scored[lo:hi], e.seqLen, data.PAD)
 		for r := range b.Mask {
 			for t := 0; t+1 < starts[lo+r]; t++ {
@@ -270,13 +279,35 @@ func (e *Evaluator) PredictQA(ctx context.Context, qas []data.QA) ([]QAPredictio
 					sum += float64(nll[r*e.seqLen+t])
 				}
 			}
-			preds[lo+r].AnswerNLL = sum
+			nlls[owner[lo+r]] = append(nlls[owner[lo+r]], sum)
 		}
+	}
+	for i := range preds {
+		preds[i].AnswerNLL = anyAnswerNLL(nlls[i])
 	}
 	return preds, nil
 }
 
-// EvaluateQA returns exact match, F1 and mean answer NLL of greedy answers to qas (see PredictQA).
+// anyAnswerNLL is the NLL of producing one of several answers, −log Σ exp(−nll), computed stably; the
+// answers are whole targets ending in a newline, so no one is a prefix of another and the events are
+// disjoint.
+func anyAnswerNLL(nlls []float64) float64 {
+	if len(nlls) == 1 {
+		return nlls[0]
+	}
+	best := math.Inf(1)
+	for _, v := range nlls {
+		best = min(best, v)
+	}
+	sum := 0.0
+	for _, v := range nlls {
+		sum += math.Exp(best - v)
+	}
+	return best - math.Log(sum)
+}
+
+// EvaluateQA returns exact match, F1 and mean answer NLL of greedy answers to qas (see PredictQA); a
+// prediction counts as right when it matches any accepted answer (eval.Accumulator.AddAnswers).
 func (e *Evaluator) EvaluateQA(ctx context.Context, qas []data.QA) (eval.Scores, error) {
 	preds, err := e.PredictQA(ctx, qas)
 	if err != nil {
@@ -284,7 +315,7 @@ func (e *Evaluator) EvaluateQA(ctx context.Context, qas []data.QA) (eval.Scores,
 	}
 	var acc eval.Accumulator
 	for _, p := range preds {
-		acc.Add(p.Predicted, p.QA.Answer, p.AnswerNLL)
+		acc.AddAnswers(p.Predicted, p.QA.AcceptedAnswers(), p.AnswerNLL)
 	}
 	return acc.Scores(), nil
 }

@@ -235,3 +235,53 @@ func TestCrossPathResume(t *testing.T) {
 	sumA.Losses = sumA.Losses[4:]
 	requireSameRun(t, "host straight vs host then graph", sumA, sumB, parameters(t, straight), parameters(t, graph), 2e-4)
 }
+
+// TestHostPathEvaluate: Evaluate restores a host-path checkpoint (value tables and all) and computes the
+// final evaluation of the run that saved it, without training.
+func TestHostPathEvaluate(t *testing.T) {
+	mc := tinyLM(t, lm.KindMemoryPlus)
+	cfg := lmTrainConfig(6, PathHost, "")
+	facts, err := data.LoadFactsTSV(filepath.Join("..", "data", "testdata", "capitals.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := data.FactsDataset("capitals", facts, 0.5, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := mc.Split()
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, mc, tokens) }
+	newTrainer := func() *Trainer {
+		tr, err := NewSplit(testBackend(t), modelFn, split, cfg, data.ByteTokenizer{}, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	sumA, err := newTrainer().Run(context.Background(), Options{CheckpointDir: dir, EvalQALimit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sumB, err := newTrainer().Evaluate(context.Background(), Options{CheckpointDir: dir, EvalQALimit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sumB.Step != 6 || len(sumB.Losses) != 0 {
+		t.Fatalf("evaluated at step %d after %d training steps, want step 6 and none", sumB.Step, len(sumB.Losses))
+	}
+	for _, k := range []string{"train_qa_nll", "eval_qa_nll", "train_qa_em"} {
+		if _, ok := sumA.Final[k]; !ok {
+			t.Fatalf("the run measured no %s", k)
+		}
+		if math.Float64bits(sumA.Final[k]) != math.Float64bits(sumB.Final[k]) {
+			t.Errorf("%s: %v after training, %v when evaluating the checkpoint", k, sumA.Final[k], sumB.Final[k])
+		}
+	}
+	if sumB.ValueParams != sumA.ValueParams || sumB.ValueParams == 0 {
+		t.Errorf("value params %d, training counted %d", sumB.ValueParams, sumA.ValueParams)
+	}
+}

@@ -88,7 +88,7 @@ func (r *session) save() error {
 	if r.handler == nil || r.lastSaved == r.t.step {
 		return nil
 	}
-	if err := r.t.saveCheckpoint(r.handler, r.modelJSON); err != nil {
+	if err := r.t.saveCheckpoint(r.handler, r.modelJSON, r.opts.KeepCheckpoints); err != nil {
 		return err
 	}
 	r.lastSaved = r.t.step
@@ -131,7 +131,7 @@ func (r *session) trainStep() error {
 	r.sum.Loss, r.sum.GradNorm = res.loss, res.gradNorm
 	r.sum.Losses = append(r.sum.Losses, res.loss)
 	if math.IsNaN(res.loss) || math.IsInf(res.loss, 0) {
-		return &NonFiniteLossError{Step: t.step, Loss: res.loss, GradClip: t.cfg.GradClip}
+		return &NonFiniteLossError{Step: t.step, Loss: res.loss, LR: t.cfg.LR, GradClip: t.cfg.GradClip}
 	}
 	t.lossSum += res.loss
 	t.lossCount++
@@ -162,21 +162,9 @@ func (r *session) end() (*Summary, error) {
 		t.host.sync() // the tables hold the final model for whoever reads them
 	}
 	t.fillSummary(r.sum, r.handler)
-	final := map[string]float64{}
-	if n := len(t.evals); n > 0 {
-		for k, v := range t.evals[n-1].Metrics {
-			final[k] = v
-		}
-	}
-	final["steps"] = float64(t.step)
-	final["tokens"] = float64(t.tokens)
-	final["train_seconds"] = t.trainSeconds
-	final["tokens_per_second"] = r.sum.TokensPerSecond
-	final["params"] = float64(r.sum.Params)
-	final["value_params"] = float64(r.sum.ValueParams)
-	r.sum.Final = final
+	r.sum.Final = t.finalMetrics(r.sum)
 	if r.run != nil {
-		r.run.Final = final
+		r.run.Final = r.sum.Final
 	}
 	return r.finish(nil)
 }

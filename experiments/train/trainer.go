@@ -51,6 +51,7 @@ type Trainer struct {
 	stepExec *model.Exec // the graph path's step
 	host     *hostPath   // the host path, prepared by Run
 	eval     *Evaluator
+	ckptFS   ckptFS // where checkpoints are written (tests inject failures)
 
 	// Loop state, all saved in checkpoints.
 	step         int
@@ -116,7 +117,7 @@ func NewSplit(b compute.Backend, modelFn ModelFn, split *lm.SplitModel, cfg Conf
 	}
 	t := &Trainer{
 		backend: b, modelFn: modelFn, split: split, cfg: cfg, tok: tok, ds: ds,
-		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store,
+		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store, ckptFS: osFS{},
 	}
 	if cfg.path() == PathHost {
 		return t, nil // compiled by Run, once a checkpoint has been loaded (see prepareHost)
@@ -322,23 +323,29 @@ func (e *InterruptedError) Is(target error) bool { return target == ErrInterrupt
 // ErrNonFiniteLoss matches (errors.Is) the error Run returns when the loss becomes NaN or infinite.
 var ErrNonFiniteLoss = errors.New("train: loss became non-finite")
 
-// NonFiniteLossError names the step at which the loss stopped being a finite number.
+// NonFiniteLossError names the step at which the loss stopped being a finite number, and the settings
+// that usually cause it.
 type NonFiniteLossError struct {
 	Step     int
 	Loss     float64
+	LR       float64
 	GradClip float64
 }
 
 func (e *NonFiniteLossError) Error() string {
-	what := "NaN"
-	if math.IsInf(e.Loss, 0) {
-		what = "infinite"
-	}
-	hint := "lower --lr or enable --grad-clip"
+	hint := "lower Config.LR or set Config.GradClip (clipping is off)"
 	if e.GradClip > 0 {
-		hint = fmt.Sprintf("lower --lr or --grad-clip (now %g)", e.GradClip)
+		hint = fmt.Sprintf("lower Config.LR or Config.GradClip (now %g)", e.GradClip)
 	}
-	return fmt.Sprintf("train: loss became %s at step %d; %s", what, e.Step, hint)
+	return fmt.Sprintf("train: loss became %s at step %d with learning rate %g; %s", e.What(), e.Step, e.LR, hint)
+}
+
+// What is "NaN" or "infinite".
+func (e *NonFiniteLossError) What() string {
+	if math.IsInf(e.Loss, 0) {
+		return "infinite"
+	}
+	return "NaN"
 }
 
 // Is makes errors.Is(err, ErrNonFiniteLoss) true.
@@ -492,6 +499,11 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	if opts.Resume {
+		if names, err = setAsideBrokenCheckpoints(dir, names, out); err != nil {
+			return nil, err
+		}
+	}
 	if len(names) > 0 && !opts.Resume {
 		return nil, fmt.Errorf("train: checkpoint dir %s already holds a checkpoint (%s); rerun with --resume to continue it, or use a new --checkpoint-dir",
 			dir, names[len(names)-1])
@@ -521,9 +533,9 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if !found || !isString {
 		return nil, fmt.Errorf("train: checkpoint %s holds no memlayers training state (was it written by another program?); use a new --checkpoint-dir", latest)
 	}
-	var st trainState
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return nil, corruptCheckpointError(dir, names, fmt.Errorf("training state: %s", oneLine(err.Error())))
+	st, err := decodeTrainState([]byte(text))
+	if err != nil {
+		return nil, corruptCheckpointError(dir, names, err)
 	}
 	if err := t.checkResumable(dir, &st, modelJSON); err != nil {
 		return nil, err
@@ -584,7 +596,7 @@ func corruptCheckpointError(dir string, names []string, err error) error {
 }
 
 // saveCheckpoint stores the loop state as a store parameter and saves a GoMLX checkpoint.
-func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error {
+func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte, keep int) error {
 	st := trainState{
 		Version: stateVersion, Step: t.step, Batcher: t.batcher.State(), Tokens: t.tokens,
 		TrainSeconds: t.trainSeconds, LastEvalStep: t.lastEvalStep, Evals: t.evals,
@@ -602,8 +614,16 @@ func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error 
 		}
 		defer func() { _ = t.host.dropFromStore() }()
 	}
-	if err := catch(h.Save); err != nil {
-		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s", t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
+	err = catch(func() error {
+		base, err := nextCheckpointName(h.Dir(), t.step)
+		if err != nil {
+			return err
+		}
+		return writeCheckpoint(t.ckptFS, h.Dir(), base, t.store, h.LoadedVariables(), keep)
+	})
+	if err != nil {
+		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s; the previous checkpoints are untouched",
+			t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
 	}
 	return nil
 }
