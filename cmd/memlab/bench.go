@@ -33,7 +33,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"runs on both paths (--paths): graph (values a GoMLX variable) and host (values in host memory).\n"+
 		"Writes results/bench/<name>.json and plots/bench-<name>-*.png|svg. --quick: tiny sizes, seconds (flags\n"+
 		"still override). --parts lm (not in the default parts: ~15 minutes) trains every model kind of the\n"+
-		"--lm-preset for a few steps on each memory path and writes results/bench/lm-train-<name>.json.", stdout)
+		"--lm-preset for a few steps on each memory path (with --torch also the dense, memory and Memory+ models\n"+
+		"in PyTorch, scripts/torch_lm_bench.py) and writes results/bench/lm-train-<name>.json.", stdout)
 	f := addBenchFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -63,11 +64,15 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	c.Progress = stdout
 	if parts["lm"] {
 		lmOut := filepath.Join(filepath.Dir(*f.out), "lm-train-"+*f.name+".json")
-		if err := benchLM(ctx, stdout, b, *f.name, *f.lmPreset, lmOut, *f.quick, *f.overwrite); err != nil {
+		var torch *bench.TorchOptions
+		if *f.torch {
+			torch = &bench.TorchOptions{Python: *f.python, Script: filepath.Join(filepath.Dir(*f.torchScript), "torch_lm_bench.py")}
+		}
+		if err := benchLM(ctx, stdout, b, *f.name, *f.lmPreset, lmOut, *f.quick, *f.overwrite, torch); err != nil {
 			return err
 		}
 		delete(parts, "lm")
-		if len(parts) == 0 && !*f.torch {
+		if len(parts) == 0 { // --torch went to the language models
 			return nil
 		}
 	}
@@ -276,7 +281,8 @@ func (f *benchFlags) measureTorch(ctx context.Context, stdout io.Writer, c bench
 
 // benchLM runs the language-model training benchmark and writes its report to out.
 // It goes next to the other parts' report (lm-train-<name>.json in --out's directory).
-func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, preset, out string, quick, overwrite bool) error {
+func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, preset, out string, quick, overwrite bool,
+	torch *bench.TorchOptions) error {
 	c := bench.DefaultLMConfig()
 	if quick {
 		c = bench.QuickLMConfig()
@@ -292,7 +298,7 @@ func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, pre
 			return usagef("%s already exists; pass --overwrite or choose another --name", out)
 		}
 	}
-	c.Progress = stdout
+	c.Progress, c.Torch = stdout, torch
 	fmt.Fprintf(stdout, "language-model training, preset %s:\n", c.Preset)
 	r, err := bench.MeasureLMTrain(ctx, b, name, c, ".", os.Getenv("GODEBUG"))
 	if err != nil {

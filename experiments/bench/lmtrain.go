@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -32,6 +33,10 @@ type LMConfig struct {
 	// MemoryNKeys are the vanilla memory sizes timed (n_keys² values each); 0 means the preset's.
 	MemoryNKeys []int `json:"memory_n_keys"`
 	Seed        int64 `json:"seed"`
+
+	// Torch, when set, also trains the same dense, memory and Memory+ models in PyTorch
+	// (scripts/torch_lm_bench.py) for a side-by-side ratio.
+	Torch *TorchOptions `json:"-"`
 
 	Progress io.Writer `json:"-"`
 }
@@ -99,6 +104,10 @@ type LMReport struct {
 	// TokensPerStep is batch × sequence length of the preset.
 	TokensPerStep int       `json:"tokens_per_step"`
 	Models        []LMPoint `json:"models"`
+	// Torch is the PyTorch run of the same models (with LMConfig.Torch); TorchSkipped says why there is
+	// none when it was asked for.
+	Torch        *TorchLMResult `json:"torch,omitempty"`
+	TorchSkipped string         `json:"torch_skipped,omitempty"`
 }
 
 // lmCase is one model to time.
@@ -163,10 +172,54 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 	for i := range r.Models {
 		r.Models[i].RatioToDense = ratio(r.Models[i].TokensPerSecond, r.Models[0].TokensPerSecond)
 	}
+	if c.Torch != nil {
+		if err := measureTorchLM(ctx, c, r); err != nil {
+			return nil, err
+		}
+	}
 	r.FinishedAt = time.Now().UTC()
 	r.WallSeconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
 	r.LoadAverageEnd = loadAverage()
 	return r, nil
+}
+
+// measureTorchLM trains the preset's dense, memory (each size, sparse and dense value gradients) and
+// Memory+ models in PyTorch; a missing or failing PyTorch is recorded as a skip, a reference-BLAS torch is
+// an error.
+func measureTorchLM(ctx context.Context, c LMConfig, r *LMReport) error {
+	if err := TorchAvailable(ctx, c.Torch.Python); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.TorchSkipped = err.Error()
+		return nil
+	}
+	plan, err := lab.Build(lab.Spec{Preset: c.Preset, Model: lm.KindMemory, Seed: c.Seed})
+	if err != nil {
+		return err
+	}
+	tc := TorchLMConfigFrom(plan.Model, plan.Train)
+	tc.Models = []TorchLMModel{{Kind: "dense"}}
+	for _, n := range c.MemoryNKeys {
+		for _, values := range []string{"sparse", "dense"} {
+			tc.Models = append(tc.Models, TorchLMModel{Kind: "memory", NKeys: n, Values: values})
+		}
+	}
+	tc.Models = append(tc.Models, TorchLMModel{Kind: "memory+", Values: "sparse"}, TorchLMModel{Kind: "memory+", Values: "dense"})
+	tc.Warmup, tc.Steps, tc.Threads = c.Warmup+1, 4*c.Steps, 2
+	c.progressf("  PyTorch (%s): %d models, %d timed steps each", c.Torch.Script, len(tc.Models), tc.Steps)
+	res, err := RunTorchLM(ctx, *c.Torch, tc)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, ErrReferenceBLAS):
+		return err
+	case err != nil:
+		r.TorchSkipped = "the PyTorch run failed: " + err.Error()
+	default:
+		r.Torch = res
+	}
+	return nil
 }
 
 // timeTraining trains plan's model for its steps and returns the mean seconds per step after the first
@@ -218,5 +271,16 @@ func (r *LMReport) Print(w io.Writer) {
 	for _, m := range r.Models {
 		fmt.Fprintf(w, "  %-8s %-6s %7d %10d %12d %10.0f %12.2f\n", m.Kind, m.Path, m.NKeys, m.Params, m.FLOPsPerToken,
 			m.TokensPerSecond, m.RatioToDense)
+	}
+	if r.TorchSkipped != "" {
+		fmt.Fprintf(w, "PyTorch: skipped (%s)\n", r.TorchSkipped)
+	}
+	if t := r.Torch; t != nil {
+		fmt.Fprintf(w, "PyTorch %s, %d threads, %s (load average %.1f → %.1f)\n", t.TorchVersion, t.Threads, t.Device,
+			t.LoadAverageStart, t.LoadAverageEnd)
+		fmt.Fprintf(w, "  %-8s %-7s %7s %10s %10s %12s\n", "model", "values", "n_keys", "params", "tokens/s", "÷dense")
+		for _, m := range t.Models {
+			fmt.Fprintf(w, "  %-8s %-7s %7d %10d %10.0f %12.2f\n", m.Kind, m.Values, m.NKeys, m.Params, m.TokensPerSecond, m.RatioToDense)
+		}
 	}
 }
