@@ -54,7 +54,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := f.resolveOutput(); err != nil {
+	if err := f.resolveOutput(parts); err != nil {
 		return err
 	}
 	b, err := backend.New(*f.backend)
@@ -191,8 +191,9 @@ func (f *benchFlags) partsToRun() (map[string]bool, error) {
 	return run, nil
 }
 
-// resolveOutput fills --name and --out and refuses to replace a results file without --overwrite.
-func (f *benchFlags) resolveOutput() error {
+// resolveOutput fills --name and --out; an existing --out is refused only when a part that writes it runs
+// (--parts lm alone writes lm-train-<name>.json).
+func (f *benchFlags) resolveOutput(parts map[string]bool) error {
 	spec, err := backend.Resolve(*f.backend)
 	if err != nil {
 		return usagef("%v", err)
@@ -205,7 +206,8 @@ func (f *benchFlags) resolveOutput() error {
 	if *f.out == "" {
 		*f.out = filepath.Join("results", "bench", *f.name+".json")
 	}
-	if !*f.overwrite {
+	writesOut := len(parts) > 1 || !parts["lm"]
+	if writesOut && !*f.overwrite {
 		if _, err := os.Stat(*f.out); err == nil {
 			return usagef("%s already exists; pass --overwrite or choose another --name/--out", *f.out)
 		}
