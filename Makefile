@@ -1,20 +1,18 @@
 # The project's build settings live here, so that the README's two commands,
 # CI and a newcomer all build the same way.
 #
-# GOEXPERIMENT=simd enables the AVX/AVX-512 matmul kernels of GoMLX's pure-Go
-# backend (several times faster matmuls). GOAMD64=v3 (x86-64 with AVX2/FMA):
-# see README "Build settings" for what we measured with and without each.
+# What each one does and what it was measured to do: docs/performance.md.
+# GOEXPERIMENT=simd builds the AVX/AVX-512 kernels of GoMLX's pure-Go backend
+# and of our host path; GOAMD64=v3 targets x86-64 with AVX2/FMA.
 export GOEXPERIMENT ?= simd
 export GOAMD64 ?= v3
-# Go's asynchronous preemption signals left the Go backend's scalar math
-# (math.Exp in sigmoid/SiLU/softmax) 10-100x slower after its AVX-512 kernels
-# on our machines; with preemption signals off, a SwiGLU step ran 13x faster.
-# memlab sets this itself when missing (it re-executes with it).
+# Go's asynchronous preemption signals slow the Go backend's scalar math after
+# its AVX-512 kernels. memlab sets this itself when missing (it re-executes).
 export GODEBUG ?= asyncpreemptoff=1
 
 GO ?= go
 
-.PHONY: scaling demo test bench build vet
+.PHONY: scaling demo test soak bench build vet
 
 # The README's first command, the main job on the pure-Go backend: the paper's
 # Figure 1 in miniature (memory size 0 -> 128^2 on the tiny model, plus a dense
@@ -28,13 +26,20 @@ scaling:
 demo:
 	$(GO) run ./cmd/memlab demo
 
-# The README's second command: every test, each package bounded in time.
+# The README's second command: every test, each package bounded in time, and
+# a short kill-and-resume soak (3 SIGKILLs; `make soak` runs 20).
 test:
 	$(GO) vet ./...
 	$(GO) test -timeout 9m ./...
+	bash scripts/soak.sh 3
+
+SOAK_N ?= 20
+soak:
+	bash scripts/soak.sh $(SOAK_N)
 
 bench:
 	$(GO) test ./memlayer -run XXX -bench . -benchtime 3x
 
+BIN ?= bin/memlab
 build:
-	$(GO) build -o bin/memlab ./cmd/memlab
+	$(GO) build -o $(BIN) ./cmd/memlab

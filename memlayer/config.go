@@ -30,8 +30,9 @@ type Config struct {
 	// of a value table shared by several layers (Memory+). Each layer keeps its
 	// own query projection and keys. Empty means the layer owns its table.
 	ValuesScope string `json:"values_scope,omitempty"`
-	// SwiLU gates the bag with silu(W1·x) and projects with W2 (Memory+):
-	// out = W2((bag) ⊙ silu(W1 x)).
+	// SwiLU gates the bag with silu(W1·x) and projects with W2, Memory+'s
+	// gate (the paper's "swilu"): out = W2((bag) ⊙ silu(W1 x)). It is not a
+	// SwiGLU feed-forward block, whose gate multiplies a third projection.
 	SwiLU bool `json:"swilu"`
 	// QKNorm normalises queries and sub-keys to unit length per half before
 	// scoring (Memory+ option for stability of large memories).
@@ -47,16 +48,12 @@ type Config struct {
 	InputDropout float64 `json:"input_dropout"`
 	QueryDropout float64 `json:"query_dropout"`
 	ValueDropout float64 `json:"value_dropout"`
-
-	// ValueLR is the learning rate of the value table(s); the paper keeps it at
-	// 1e-3 while the rest follows the schedule. 0 means "same as the rest".
-	ValueLR float64 `json:"value_lr"`
 }
 
 // DefaultConfig returns the reference layer's defaults (4 heads, knn 32,
 // k_dim 512, v_dim = model dim) with the given number of half-keys.
 func DefaultConfig(nKeys int) Config {
-	return Config{Heads: 4, KNN: 32, NKeys: nKeys, KDim: 512, QueryBias: true, ValueLR: 1e-3}
+	return Config{Heads: 4, KNN: 32, NKeys: nKeys, KDim: 512, QueryBias: true}
 }
 
 // Rows is the number of rows of the value table: NKeys².
@@ -104,9 +101,6 @@ func (c Config) Validate() error {
 		if d.v < 0 || d.v >= 1 {
 			bad(d.name, d.v, "must be in [0, 1)")
 		}
-	}
-	if c.ValueLR < 0 {
-		bad("value_lr", c.ValueLR, "must be >= 0 (0 means the schedule's learning rate)")
 	}
 	if c.ValuesScope != "" && !strings.HasPrefix(c.ValuesScope, "/") {
 		bad("values_scope", c.ValuesScope, `must be an absolute scope path starting with "/"`)

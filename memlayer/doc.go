@@ -17,10 +17,14 @@
 // The value table can also live in host memory (HostLayer, HostValues): the
 // graph computes the sub-key scores and the query/key gradients, the host does
 // the top-k, the embedding bag, a sparse gradient of the touched rows and a
-// sparse optimizer step (SparseSGD, SparseAdam), so a step's cost does not
-// grow with the table. It computes the same numbers as Layer (tested); on the
-// pure-Go backend it is several times faster, while Layer is what composes
-// inside a GoMLX model and what XLA/GPU backends should run.
+// sparse optimizer step (SparseSGD, HostAdam), so a step's cost does not
+// grow with the table. It computes the same numbers as Layer (tested). Layer
+// is what composes inside a GoMLX model and what XLA/GPU backends should run;
+// the host path is for the pure-Go backend, where row movement inside a graph
+// is slow (docs/performance.md). HostBag and HostPEER are the host halves on
+// their own, for a model cut at its memory layers (experiments/lm's
+// SplitModel); Adam is the one optimizer rule, for graph variables and host
+// rows alike.
 //
 // The package knows nothing about language models, datasets or files.
 package memlayer

@@ -32,7 +32,7 @@ func ExampleHostLayer() {
 		panic(err)
 	}
 	sgd := func() memlayer.ValueOptimizer { return &memlayer.SparseSGD{LR: 0.01} }
-	if err := layer.Update(grads, memlayer.NewSparseAdam(1e-3), sgd); err != nil {
+	if err := layer.Update(grads, 1, memlayer.NewHostAdam(memlayer.DefaultAdam(), 1e-3), sgd); err != nil {
 		panic(err)
 	}
 	fmt.Println("output", out.Shape().Dimensions)

@@ -17,9 +17,9 @@ import (
 //
 // A step is split where the graph is slow and the host is fast:
 //
-//	graph: x → sub-key scores (dense matmuls)       HalfScores
-//	host:  top-k, merge, softmax, embedding bag      SearchOnHost, HostValues.Bag
-//	graph: bag → output (Memory+ gate, projections)  only when the config has them
+//	graph: x → sub-key scores (dense matmuls)       HostScores
+//	host:  top-k, merge, softmax, embedding bag      HostBag
+//	graph: bag → output (Memory+ gate, projections)  OutputStage, when the config has one
 //
 // Backward runs the same pieces in reverse, handing gradients across: the
 // graph gives dLoss/dbag, the host turns it into a sparse gradient of the
@@ -37,6 +37,7 @@ type HostLayer struct {
 	dim, vDim int
 	// Values is the host table, [cfg.Rows(), v_dim].
 	Values *HostValues
+	bag    *HostBag
 
 	store     *model.Store
 	scopePath string
@@ -47,10 +48,7 @@ type HostLayer struct {
 	varOpts   map[string]ValueOptimizer
 
 	// Saved by Forward for Backward.
-	x            *tensors.Tensor
-	lookup       *HostLookup
-	bag          *tensors.Tensor
-	halves, keys []float32 // [Heads, 2, T, KDim/2] and [Heads, 2, NKeys, KDim/2]
+	x, bagOut *tensors.Tensor
 }
 
 // HostGrads are the gradients of one Backward.
@@ -67,8 +65,9 @@ type HostGrads struct {
 // with its graph variables under the absolute scope path scopePath of store
 // (created at the first Forward if missing, as Layer would). values is the
 // table; nil creates one initialised N(0, v_dim^-½) with seed 1. Layers that
-// share a table (Memory+) are given the same HostValues; cfg.ValuesScope only
-// matters to Layer.
+// share a table (Memory+) are given the same HostValues, merge their value
+// gradients with MergeSparseRows and update the table once per step;
+// cfg.ValuesScope only matters to Layer.
 func NewHostLayer(backend compute.Backend, store *model.Store, scopePath string, cfg Config, dim int, values *HostValues) (*HostLayer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -99,33 +98,36 @@ func NewHostLayer(backend compute.Backend, store *model.Store, scopePath string,
 		return nil, fmt.Errorf("memlayer: host value table is %d×%d, but n_keys=%d and v_dim=%d need %d×%d",
 			values.Rows, values.Dim, cfg.NKeys, vDim, cfg.Rows(), vDim)
 	}
-	l := &HostLayer{cfg: cfg, dim: dim, vDim: vDim, Values: values, store: store, scopePath: scopePath,
+	bag, err := NewHostBag(cfg, values)
+	if err != nil {
+		return nil, err
+	}
+	l := &HostLayer{cfg: cfg, dim: dim, vDim: vDim, Values: values, bag: bag, store: store, scopePath: scopePath,
 		varOpts: map[string]ValueOptimizer{}}
-	var err error
 	if l.scores, err = model.NewExec(backend, store, func(root *model.Scope, x *Node) []*Node {
-		halves, keys := queryHalvesAndKeys(l.scope(root), x, cfg)
-		return []*Node{scoreHalves(halves, keys), halves, keys}
+		scores, halves, keys := HostScores(l.scope(root), x, cfg)
+		return []*Node{scores, halves, keys}
 	}); err != nil {
 		return nil, err
 	}
 	if l.scoresVJP, err = model.NewExec(backend, store, func(root *model.Scope, x, dHalves, dKeys *Node) []*Node {
 		scope := l.scope(root)
-		return Gradient(queryKeySurrogate(scope, x, dHalves, dKeys, cfg),
+		return Gradient(HostScoresVJP(scope, x, dHalves, dKeys, cfg),
 			append([]*Node{x}, l.varNodes(scope, x.Graph(), VarQuery, VarQueryBias, VarKeys)...)...)
 	}); err != nil {
 		return nil, err
 	}
-	if !cfg.hasOutputStage(dim) {
+	if !cfg.HasOutputStage(dim) {
 		return l, nil
 	}
 	if l.output, err = model.NewExec(backend, store, func(root *model.Scope, x, bag *Node) *Node {
-		return outputStage(l.scope(root), x, bag, cfg)
+		return OutputStage(l.scope(root), x, bag, cfg)
 	}); err != nil {
 		return nil, err
 	}
 	if l.outputVJP, err = model.NewExec(backend, store, func(root *model.Scope, x, bag, dy *Node) []*Node {
 		scope := l.scope(root)
-		loss := ReduceAllSum(Mul(outputStage(scope, x, bag, cfg), dy))
+		loss := ReduceAllSum(Mul(OutputStage(scope, x, bag, cfg), dy))
 		wrt := append([]*Node{x, bag}, l.varNodes(scope, x.Graph(), VarSwiLUW1, VarSwiLUW2, VarValueProj, VarGate)...)
 		return Gradient(loss, wrt...)
 	}); err != nil {
@@ -170,34 +172,22 @@ func (l *HostLayer) Forward(x *tensors.Tensor) (*tensors.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lookup *HostLookup
-	if err := tensors.ConstFlatData(outs[0], func(half []float32) {
-		lookup, err = SearchOnHost(half, tokens, l.cfg.Heads, l.cfg.NKeys, l.cfg.KNN)
-	}); err != nil {
-		return nil, err
-	}
-	if err != nil {
-		return nil, err
-	}
-	halves, err := tensors.CopyFlatData[float32](outs[1])
-	if err != nil {
-		return nil, err
-	}
-	keys, err := tensors.CopyFlatData[float32](outs[2])
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range outs {
+	flat := make([][]float32, len(outs))
+	for i, o := range outs {
+		if flat[i], err = tensors.CopyFlatData[float32](o); err != nil {
+			return nil, err
+		}
 		o.FinalizeAll()
 	}
-	bag := make([]float32, tokens*l.vDim)
-	l.Values.Bag(lookup.Indices, lookup.Weights, l.cfg.Heads*l.cfg.KNN, bag)
-	l.x, l.lookup, l.halves, l.keys = x, lookup, halves, keys
-	l.bag = tensors.FromFlatDataAndDimensions(bag, tokens, l.vDim)
-	if l.output == nil {
-		return l.bag, nil
+	bag, err := l.bag.Forward(flat[0], flat[1], flat[2], tokens)
+	if err != nil {
+		return nil, err
 	}
-	outs, err = l.output.Exec(x, l.bag)
+	l.x, l.bagOut = x, tensors.FromFlatDataAndDimensions(bag, tokens, l.vDim)
+	if l.output == nil {
+		return l.bagOut, nil
+	}
+	outs, err = l.output.Exec(x, l.bagOut)
 	if err != nil {
 		return nil, err
 	}
@@ -205,12 +195,13 @@ func (l *HostLayer) Forward(x *tensors.Tensor) (*tensors.Tensor, error) {
 }
 
 // Lookup returns what the last Forward chose (nil before the first).
-func (l *HostLayer) Lookup() *HostLookup { return l.lookup }
+func (l *HostLayer) Lookup() *HostLookup { return l.bag.Lookup() }
 
 // Backward returns the gradients of Σ out·dy (dy = dLoss/dout, [tokens, dim])
-// for the input of the last Forward.
+// for the input of the last Forward. Its Values gradient is valid until the
+// next Backward.
 func (l *HostLayer) Backward(dy *tensors.Tensor) (*HostGrads, error) {
-	if l.lookup == nil {
+	if l.x == nil {
 		return nil, fmt.Errorf("memlayer: host layer Backward called before Forward")
 	}
 	tokens := l.x.Shape().Dimensions[0]
@@ -220,7 +211,7 @@ func (l *HostLayer) Backward(dy *tensors.Tensor) (*HostGrads, error) {
 	grads := &HostGrads{Vars: map[string]*tensors.Tensor{}}
 	dBag, dxOut := dy, (*tensors.Tensor)(nil)
 	if l.outputVJP != nil {
-		outs, err := l.outputVJP.Exec(l.x, l.bag, dy)
+		outs, err := l.outputVJP.Exec(l.x, l.bagOut, dy)
 		if err != nil {
 			return nil, err
 		}
@@ -230,16 +221,17 @@ func (l *HostLayer) Backward(dy *tensors.Tensor) (*HostGrads, error) {
 		}
 	}
 
-	bagSize := l.cfg.Heads * l.cfg.KNN
-	var dWeights []float32
+	var dHalves, dKeys []float32
+	var err error
 	if err := tensors.ConstFlatData(dBag, func(d []float32) {
-		dWeights, grads.Values = l.Values.BagBackward(l.lookup.Indices, l.lookup.Weights, bagSize, d)
+		dHalves, dKeys, grads.Values, err = l.bag.Backward(d)
 	}); err != nil {
 		return nil, err
 	}
+	if err != nil {
+		return nil, err
+	}
 	half := l.cfg.KDim / 2
-	dHalves, dKeys := make([]float32, len(l.halves)), make([]float32, len(l.keys))
-	l.lookup.QueryKeyGrads(dWeights, l.halves, l.keys, dHalves, dKeys)
 	outs, err := l.scoresVJP.Exec(l.x,
 		tensors.FromFlatDataAndDimensions(dHalves, l.cfg.Heads, 2, tokens, half),
 		tensors.FromFlatDataAndDimensions(dKeys, l.cfg.Heads, 2, l.cfg.NKeys, half))
@@ -258,12 +250,16 @@ func (l *HostLayer) Backward(dy *tensors.Tensor) (*HostGrads, error) {
 	return grads, nil
 }
 
-// Update applies one optimizer step: values with valueOpt (touched rows only),
-// every graph variable with its own optimizer made by newOpt at its first
-// update (a variable is a one-row table to it, so SparseAdam is plain Adam).
-func (l *HostLayer) Update(grads *HostGrads, valueOpt ValueOptimizer, newOpt func() ValueOptimizer) error {
-	if err := valueOpt.Update(l.Values, grads.Values); err != nil {
-		return err
+// Update applies optimizer step t (1, 2, …): the value table with valueOpt
+// (touched rows only), every graph variable with its own optimizer made by
+// newOpt at its first update (a variable is a one-row table to it). A table
+// shared with other layers is updated once per step by whoever merges the
+// layers' gradients: pass a nil valueOpt here then.
+func (l *HostLayer) Update(grads *HostGrads, t int, valueOpt ValueOptimizer, newOpt func() ValueOptimizer) error {
+	if valueOpt != nil {
+		if err := valueOpt.Update(l.Values, grads.Values, t); err != nil {
+			return err
+		}
 	}
 	for path, g := range grads.Vars {
 		v := l.store.GetVariable(path)
@@ -284,7 +280,7 @@ func (l *HostLayer) Update(grads *HostGrads, valueOpt ValueOptimizer, newOpt fun
 			return err
 		}
 		table := &HostValues{Rows: 1, Dim: len(w), Data: w}
-		if err := opt.Update(table, &SparseRows{Dim: len(w), Rows: []int32{0}, Grad: gFlat}); err != nil {
+		if err := opt.Update(table, &SparseRows{Dim: len(w), Rows: []int32{0}, Grad: gFlat}, t); err != nil {
 			return err
 		}
 		if err := v.SetValue(tensors.FromFlatDataAndDimensions(w, v.Shape().Dimensions...)); err != nil {

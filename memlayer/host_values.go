@@ -22,10 +22,6 @@ import (
 type HostValues struct {
 	Rows, Dim int
 	Data      []float32
-
-	// gradBuf backs the Grad of the last BagBackward: reused so that a step
-	// does not allocate (and the OS zero and map) a fresh gradient each time.
-	gradBuf []float32
 }
 
 // NewHostValues returns a rows×dim table initialised N(0, dim^-½) like the
@@ -98,12 +94,14 @@ func (s *SparseRows) Dense(rows int) []float32 {
 	return out
 }
 
-// BagBackward returns the gradients of a bag given dOut = dLoss/dout
-// ([tokens, Dim]): dWeights[t·bag+j] = dOut[t]·V[indices[t·bag+j]], and the
-// table's gradient Σ weights·dOut[t] over the reads of each touched row.
-// The cost is O(tokens·bag·Dim), whatever the table size. grad.Grad is
-// reused by the next BagBackward on this table: apply it before that.
-func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dOut []float32) (dWeights []float32, grad *SparseRows) {
+// BagBackward returns dWeights, the gradient of a bag's weights given
+// dOut = dLoss/dout ([tokens, Dim]): dWeights[t·bag+j] = dOut[t]·V[indices[t·bag+j]].
+// It writes the table's gradient into grad: the touched rows, sorted, each
+// the sum of weights·dOut[t] over its reads. grad's slices are reused (so
+// that a step does not allocate, and the OS zero and map, a fresh gradient
+// each time); each caller keeps its own. The cost is O(tokens·bag·Dim),
+// whatever the table size.
+func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dOut []float32, grad *SparseRows) (dWeights []float32) {
 	tokens := len(indices) / bag
 	d := v.Dim
 	dWeights = make([]float32, len(indices))
@@ -114,6 +112,14 @@ func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dO
 		}
 	})
 
+	sparseRowGradient(indices, weights, bag, dOut, d, grad)
+	return dWeights
+}
+
+// sparseRowGradient writes into grad the gradient of a table read by a bag
+// (indices and weights, bag reads per token) given dOut ([tokens, d]): for
+// each touched row, sorted, Σ weights·dOut[t] over its reads.
+func sparseRowGradient(indices []int32, weights []float32, bag int, dOut []float32, d int, grad *SparseRows) {
 	// Group the reads by row: (row, read) pairs packed in one uint64, sorted by row.
 	reads := make([]uint64, len(indices))
 	for e, r := range indices {
@@ -121,7 +127,7 @@ func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dO
 	}
 	sortByRow(reads)
 	var starts []int // starts[u] is the first read of the u-th distinct row
-	grad = &SparseRows{Dim: d}
+	grad.Dim, grad.Rows = d, grad.Rows[:0]
 	for e, key := range reads {
 		if r := int32(key >> 32); e == 0 || r != grad.Rows[len(grad.Rows)-1] {
 			grad.Rows = append(grad.Rows, r)
@@ -137,24 +143,62 @@ func (v *HostValues) BagBackward(indices []int32, weights []float32, bag int, dO
 		e := int(uint32(key))
 		readTok[i], readW[i] = int32(e/bag), weights[e]
 	}
-	if need := len(grad.Rows) * d; cap(v.gradBuf) < need {
-		v.gradBuf = make([]float32, need)
-	}
-	grad.Grad = v.gradBuf[:len(grad.Rows)*d] // every row is overwritten below
+	grad.Grad = grow(grad.Grad, len(grad.Rows)*d) // every row is overwritten below
 	parallelFor(len(grad.Rows), func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			s, e := starts[u], starts[u+1]
 			weightedRowSum(dOut, readTok[s:e], readW[s:e], grad.Grad[u*d:(u+1)*d])
 		}
 	})
-	return dWeights, grad
+}
+
+// MergeSparseRows writes the sum of grads (same Dim, rows sorted) into dst,
+// reusing dst's slices: the gradient of a table that several layers read.
+// dst must not be one of grads.
+func MergeSparseRows(dst *SparseRows, grads ...*SparseRows) {
+	dst.Rows, dst.Grad = dst.Rows[:0], dst.Grad[:0]
+	if len(grads) == 0 {
+		return
+	}
+	d := grads[0].Dim
+	dst.Dim = d
+	next := make([]int, len(grads)) // next unread row of each gradient
+	zeros := make([]float32, d)
+	for {
+		row := int32(-1)
+		for i, g := range grads {
+			if next[i] < len(g.Rows) && (row < 0 || g.Rows[next[i]] < row) {
+				row = g.Rows[next[i]]
+			}
+		}
+		if row < 0 {
+			return
+		}
+		dst.Rows = append(dst.Rows, row)
+		n := len(dst.Grad)
+		dst.Grad = append(dst.Grad, zeros...)
+		sum := dst.Grad[n : n+d]
+		for i, g := range grads {
+			if next[i] < len(g.Rows) && g.Rows[next[i]] == row {
+				axpy(1, g.Grad[next[i]*d:(next[i]+1)*d], sum)
+				next[i]++
+			}
+		}
+	}
+}
+
+// grow returns s resized to n, reusing its memory when it is large enough.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
 
 // sortByRow sorts keys (row<<32 | read) by row, keeping reads in their
 // order within a row (so sums run in the same order every time): a
-// least-significant-digit radix sort on the row's two 16-bit halves, O(n)
-// where a comparison sort of the same keys was the backward's largest cost
-// after the row reads.
+// least-significant-digit radix sort on the row's two 16-bit halves, O(n):
+// a comparison sort of the same keys costs a large share of the backward.
 func sortByRow(keys []uint64) {
 	tmp := make([]uint64, len(keys))
 	var counts [1 << 16]int

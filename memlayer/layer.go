@@ -61,7 +61,7 @@ func LayerWithLookup(scope *model.Scope, x *Node, cfg Config) (*Node, Lookup) {
 	}
 
 	flat := Reshape(x, tokens, dim)
-	input, q, keys := queryAndKeys(scope, flat, cfg)
+	input, q, keys := queriesTokenMajor(scope, flat, cfg)
 
 	scores, indices := ProductKeySearch(q, keys, cfg.KNN)
 	// Softmax over each head's knn survivors, in at least float32 precision
@@ -93,15 +93,15 @@ func LayerWithLookup(scope *model.Scope, x *Node, cfg Config) (*Node, Lookup) {
 	} else {
 		out = EmbeddingBag(values, flatIdx, flatW) // [T, vDim]
 	}
-	out = outputStage(scope, input, out, cfg)
+	out = OutputStage(scope, input, out, cfg)
 	return Reshape(out, dims...), lookup
 }
 
-// queryAndKeys applies the input dropout and builds the parts of the layer
-// that every path shares: the query projection q ([T, Heads, KDim], after
-// query bias, dropout and qk-norm) and the sub-keys ([Heads, 2, NKeys, KDim/2]).
-// flat is [T, dim]; input is flat after input dropout.
-func queryAndKeys(scope *model.Scope, flat *Node, cfg Config) (input, q, keys *Node) {
+// queriesTokenMajor applies the input dropout and builds the parts of the
+// layer that every path shares: the query projection q ([T, Heads, KDim],
+// after query bias, dropout and qk-norm) and the sub-keys ([Heads, 2, NKeys,
+// KDim/2]). flat is [T, dim]; input is flat after input dropout.
+func queriesTokenMajor(scope *model.Scope, flat *Node, cfg Config) (input, q, keys *Node) {
 	g := flat.Graph()
 	tokens, dim := flat.Shape().Dimensions[0], flat.Shape().Dimensions[1]
 	dtype := flat.DType()
@@ -131,10 +131,12 @@ func queryAndKeys(scope *model.Scope, flat *Node, cfg Config) (input, q, keys *N
 	return input, q, keys
 }
 
-// outputStage maps the bag ([T, vDim]) to the layer output ([T, dim]):
-// value dropout, then the Memory+ SwiLU gate and projection, or the value
-// projection when vDim != dim, then the optional per-token gate.
-func outputStage(scope *model.Scope, input, bag *Node, cfg Config) *Node {
+// OutputStage maps the bag ([T, vDim]) to the layer output ([T, dim]) given
+// the layer's input ([T, dim]): value dropout, then the Memory+ SwiLU gate and
+// projection, or the value projection when vDim != dim, then the optional
+// per-token gate. It returns the bag itself when the config has none of
+// these (HasOutputStage). The host path runs it in the graph after HostBag.
+func OutputStage(scope *model.Scope, input, bag *Node, cfg Config) *Node {
 	g := input.Graph()
 	dim := input.Shape().Dimensions[1]
 	vDim := bag.Shape().Dimensions[1]
@@ -158,8 +160,9 @@ func outputStage(scope *model.Scope, input, bag *Node, cfg Config) *Node {
 	return out
 }
 
-// hasOutputStage reports whether outputStage does more than return the bag.
-func (c Config) hasOutputStage(dim int) bool {
+// HasOutputStage reports whether OutputStage does more than return the bag
+// for a layer of width dim.
+func (c Config) HasOutputStage(dim int) bool {
 	return c.SwiLU || c.Gated || c.ValueDim(dim) != dim || c.ValueDropout > 0
 }
 
@@ -180,8 +183,8 @@ func valueTable(scope *model.Scope, name string, rows, dim int, dtype dtypes.DTy
 }
 
 // IsValueVariable reports whether v is a memory value table (the values of a
-// memory layer, or a PEER expert table): the variables that get Config.ValueLR
-// and whose rows are touched sparsely.
+// memory layer, or a PEER expert table): the variables whose rows are touched
+// sparsely, and to which a trainer gives the value learning rate.
 func IsValueVariable(v *model.Variable) bool {
 	n := v.Name()
 	return n == VarValues || n == VarPEERUp

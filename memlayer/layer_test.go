@@ -260,7 +260,6 @@ func TestValidateRejectsEachBadField(t *testing.T) {
 		{"input_dropout", func(c *Config) { c.InputDropout = 1 }},
 		{"query_dropout", func(c *Config) { c.QueryDropout = -0.1 }},
 		{"value_dropout", func(c *Config) { c.ValueDropout = 1.5 }},
-		{"value_lr", func(c *Config) { c.ValueLR = -1 }},
 		{"values_scope", func(c *Config) { c.ValuesScope = "relative" }},
 		{"swilu", func(c *Config) { c.PEER, c.SwiLU = true, true }},
 	} {

@@ -46,10 +46,10 @@ func cleanVectorState() {}
 // and their positions into idx; ties go to the lower position.
 func topK(x []float32, vals []float32, idx []int32) { topKScalar(x, vals, idx) }
 
-// adamRows applies one Adam step to each of rows (see adamRowScalar).
-func adamRows(w, m, v []float32, d int, rows []int32, grads []float32, b1, b2, c1, c2, lr, eps float32) {
-	for u, r := range rows {
-		s := int(r) * d
-		adamRowScalar(w[s:s+d], m[s:s+d], v[s:s+d], grads[u*d:(u+1)*d], b1, b2, c1, c2, lr, eps)
+// adamRows applies one step of the Adam rule to each rows[i] (see adamRowScalar).
+func adamRows(w, m, v []float32, d int, rows, gradRows []int32, grads, decay []float32, k adamConsts) {
+	for i, r := range rows {
+		s, g := int(r)*d, int(gradRows[i])*d
+		adamRowScalar(w[s:s+d], m[s:s+d], v[s:s+d], grads[g:g+d], decayOf(decay, i), k)
 	}
 }

@@ -11,9 +11,9 @@ import (
 // them (built with GOEXPERIMENT=simd, as the project's Makefile does).
 //
 // Every function here ends with VZEROUPPER (archsimd.ClearAVXUpperBits): Go
-// compiles scalar float code to legacy SSE instructions, and on our Xeon those
-// ran about 100× slower while the upper halves of the vector registers were
-// left dirty (measured: a scalar broadcast after axpy cost ~90 ns).
+// compiles scalar float code to legacy SSE instructions, which run very slowly
+// while the upper halves of the vector registers are dirty (measurements in
+// docs/performance.md).
 var (
 	hasAVX512 = archsimd.X86.AVX512()
 	hasFMA    = archsimd.X86.AVX2() && archsimd.X86.FMA()
@@ -152,8 +152,8 @@ func rowDots(table []float32, idx []int32, g []float32, out []float32, scratch [
 		}
 	}
 	// Reduce each row's 16 lanes to 4 with vector adds and stores only, then
-	// finish in scalar code after VZEROUPPER: a scalar store per row while the
-	// registers are dirty cost more than the row reads themselves.
+	// finish in scalar code after VZEROUPPER: no scalar code may run while the
+	// registers are dirty (see above).
 	for j := range idx {
 		v := archsimd.LoadFloat32x16Slice(partial[16*j:])
 		h := v.GetLo().Add(v.GetHi())
@@ -201,38 +201,41 @@ func topK(x []float32, vals []float32, idx []int32) {
 
 func bits16TrailingZeros(b uint16) int { return bits.TrailingZeros16(b) }
 
-// adamRows applies one Adam step to each of rows (row r of w, m and v, Dim d)
-// with the matching d-long gradient from grads: m ← β1·m + (1-β1)·g,
-// v ← β2·v + (1-β2)·g², w ← w − lr·(m/c1)/(√(v/c2) + ε). The constants are
-// broadcast once for all rows: broadcasting scalar arguments per row cost
-// ~3 µs a row on our VMs (sixteen times the row's arithmetic).
-func adamRows(w, m, v []float32, d int, rows []int32, grads []float32, b1, b2, c1, c2, lr, eps float32) {
+// adamRows applies one step of the Adam rule to each rows[i] (a row of w, m
+// and v, d floats) with gradient row gradRows[i] of grads and decay factor
+// decay[i] (1 when decay is nil). The step's constants are computed and
+// broadcast once for all rows, before any vector instruction (see above).
+func adamRows(w, m, v []float32, d int, rows, gradRows []int32, grads, decay []float32, k adamConsts) {
 	if !hasAVX512 || d%16 != 0 {
-		for u, r := range rows {
-			s := int(r) * d
-			adamRowScalar(w[s:s+d], m[s:s+d], v[s:s+d], grads[u*d:(u+1)*d], b1, b2, c1, c2, lr, eps)
+		for i, r := range rows {
+			s, g := int(r)*d, int(gradRows[i])*d
+			adamRowScalar(w[s:s+d], m[s:s+d], v[s:s+d], grads[g:g+d], decayOf(decay, i), k)
 		}
 		return
 	}
 	// Every scalar value first: scalar float code after the first vector
 	// instruction would run with dirty upper registers (see above).
-	a1, a2, r1, r2 := 1-b1, 1-b2, 1/c1, 1/c2
-	vb1, vb2 := archsimd.BroadcastFloat32x16(b1), archsimd.BroadcastFloat32x16(b2)
+	a1, a2, r1, r2 := 1-k.b1, 1-k.b2, 1/k.c1, 1/k.c2
+	vb1, vb2 := archsimd.BroadcastFloat32x16(k.b1), archsimd.BroadcastFloat32x16(k.b2)
 	va1, va2 := archsimd.BroadcastFloat32x16(a1), archsimd.BroadcastFloat32x16(a2)
 	// Bias corrections as reciprocals: multiplies instead of divisions.
 	rc1, rc2 := archsimd.BroadcastFloat32x16(r1), archsimd.BroadcastFloat32x16(r2)
-	vlr, veps := archsimd.BroadcastFloat32x16(lr), archsimd.BroadcastFloat32x16(eps)
-	for u, r := range rows {
-		s := int(r) * d
-		wr, mr, vr, g := w[s:s+d], m[s:s+d], v[s:s+d], grads[u*d:(u+1)*d]
-		for i := 0; i < d; i += 16 {
-			gi := archsimd.LoadFloat32x16Slice(g[i:])
-			mi := vb1.Mul(archsimd.LoadFloat32x16Slice(mr[i:])).Add(va1.Mul(gi))
-			vi := vb2.Mul(archsimd.LoadFloat32x16Slice(vr[i:])).Add(va2.Mul(gi.Mul(gi)))
-			mi.StoreSlice(mr[i:])
-			vi.StoreSlice(vr[i:])
-			step := vlr.Mul(mi.Mul(rc1)).Div(vi.Mul(rc2).Sqrt().Add(veps))
-			archsimd.LoadFloat32x16Slice(wr[i:]).Sub(step).StoreSlice(wr[i:])
+	vlr, veps := archsimd.BroadcastFloat32x16(k.lr), archsimd.BroadcastFloat32x16(k.eps)
+	for i, r := range rows {
+		s, gs := int(r)*d, int(gradRows[i])*d
+		wr, mr, vr, g := w[s:s+d], m[s:s+d], v[s:s+d], grads[gs:gs+d]
+		for j := 0; j < d; j += 16 {
+			gj := archsimd.LoadFloat32x16Slice(g[j:])
+			mj := vb1.Mul(archsimd.LoadFloat32x16Slice(mr[j:])).Add(va1.Mul(gj))
+			vj := vb2.Mul(archsimd.LoadFloat32x16Slice(vr[j:])).Add(va2.Mul(gj.Mul(gj)))
+			mj.StoreSlice(mr[j:])
+			vj.StoreSlice(vr[j:])
+			step := vlr.Mul(mj.Mul(rc1)).Div(vj.Mul(rc2).Sqrt().Add(veps))
+			wj := archsimd.LoadFloat32x16Slice(wr[j:])
+			if decay != nil {
+				wj = wj.Mul(archsimd.BroadcastFloat32x16(decay[i]))
+			}
+			wj.Sub(step).StoreSlice(wr[j:])
 		}
 	}
 	archsimd.ClearAVXUpperBits()

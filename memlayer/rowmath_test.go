@@ -109,11 +109,13 @@ func TestAdamRows(t *testing.T) {
 			m, v, m2, v2 := make([]float32, 3*d), make([]float32, 3*d), make([]float32, 3*d), make([]float32, 3*d)
 			rows := []int32{2, 0}
 			for step := 1; step <= 2; step++ {
-				c1, c2 := float32(1-math.Pow(0.9, float64(step))), float32(1-math.Pow(0.999, float64(step)))
-				adamRows(w, m, v, d, rows, g, 0.9, 0.999, c1, c2, 0.01, 1e-8)
+				k := adamConsts{b1: 0.9, b2: 0.999, c1: float32(1 - math.Pow(0.9, float64(step))),
+					c2: float32(1 - math.Pow(0.999, float64(step))), lr: 0.01, eps: 1e-8}
+				decay := []float32{0.99, 0.98}
+				adamRows(w, m, v, d, rows, []int32{0, 1}, g, decay, k)
 				for u, r := range rows {
 					s := int(r) * d
-					adamRowScalar(w2[s:s+d], m2[s:s+d], v2[s:s+d], g[u*d:(u+1)*d], 0.9, 0.999, c1, c2, 0.01, 1e-8)
+					adamRowScalar(w2[s:s+d], m2[s:s+d], v2[s:s+d], g[u*d:(u+1)*d], decay[u], k)
 				}
 			}
 			for i := range w {

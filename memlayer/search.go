@@ -26,12 +26,19 @@ func ProductKeySearch(queries, keys *Node, knn int) (scores, indices *Node) {
 		exceptions.Panicf("memlayer.ProductKeySearch: queries %s and keys %s must be [T, H, KDim] and [H, 2, NKeys, KDim/2]",
 			queries.Shape(), keys.Shape())
 	}
-	return searchHalfScores(subKeyScores(queries, keys), knn)
+	return searchTokenMajor(halfScoresTokenMajor(queries, keys), knn)
 }
 
-// searchHalfScores is ProductKeySearch from the sub-key scores
+// Two layouts of the sub-key scores meet in this package. The graph path
+// keeps them token-major, [T, Heads, 2, NKeys], next to its queries
+// [T, Heads, KDim]. The host path lays them out head-major, [Heads, 2, T,
+// NKeys], so that each (head, half) is one plain matrix product whose large
+// result needs no transpose; its query halves are [Heads, 2, T, KDim/2].
+// Names below say which layout they take or return.
+
+// searchTokenMajor is ProductKeySearch from token-major sub-key scores
 // [T, H, 2, NKeys]: the top-knn of each half, then their exact merge.
-func searchHalfScores(halfScores *Node, knn int) (scores, indices *Node) {
+func searchTokenMajor(halfScores *Node, knn int) (scores, indices *Node) {
 	nKeys := halfScores.Shape().Dimensions[3]
 
 	// Top-knn of each half, sorted: values and indices [T, H, 2, knn].
@@ -79,47 +86,47 @@ func mergeSortedSums(s1, s2 *Node, knn int) (a, b *Node) {
 	return Concatenate(as, -1), Concatenate(bs, -1)
 }
 
-// subKeyScores scores each half of every query against its sub-key table:
-// queries [T, H, KDim] and keys [H, 2, NKeys, KDim/2] give [T, H, 2, NKeys].
-func subKeyScores(queries, keys *Node) *Node {
+// halfScoresTokenMajor scores each half of every query against its sub-key
+// table: queries [T, H, KDim] and keys [H, 2, NKeys, KDim/2] give [T, H, 2, NKeys].
+func halfScoresTokenMajor(queries, keys *Node) *Node {
 	qDims := queries.Shape().Dimensions
 	t, h, half := qDims[0], qDims[1], qDims[2]/2
 	return Einsum("thpd,hpnd->thpn", Reshape(queries, t, h, 2, half), keys)
 }
 
-// HalfScores returns the sub-key scores of x ([..., dim], T = number of input
-// vectors) with the layer's query projection and keys under scope: the dense,
-// differentiable half of a lookup, laid out head-major as [Heads, 2, T, NKeys]
-// so that each (head, half) is one plain matrix product with no transpose of
-// the large result. The host path (HostLayer) computes these in the graph and
-// does the rest on the host.
-func HalfScores(scope *model.Scope, x *Node, cfg Config) *Node {
-	return scoreHalves(queryHalvesAndKeys(scope, x, cfg))
+// HostScores is the graph half of a host-path lookup (see HostBag): for x
+// ([..., dim], T = number of input vectors) it applies the layer's query
+// projection and returns the head-major sub-key scores [Heads, 2, T, NKeys],
+// the query halves [Heads, 2, T, KDim/2] and the sub-keys [Heads, 2, NKeys,
+// KDim/2] (after qk-norm when the config asks for it); the host needs the
+// last two for the gradients of the chosen scores.
+func HostScores(scope *model.Scope, x *Node, cfg Config) (scores, halves, keys *Node) {
+	halves, keys = queryHalvesHeadMajor(scope, x, cfg)
+	return halfScoresHeadMajor(halves, keys), halves, keys
 }
 
-// scoreHalves multiplies query halves [H, 2, T, KDim/2] with sub-keys
+// halfScoresHeadMajor multiplies query halves [H, 2, T, KDim/2] with sub-keys
 // [H, 2, NKeys, KDim/2]: one matrix product per (head, half).
-func scoreHalves(halves, keys *Node) *Node { return Einsum("hptd,hpnd->hptn", halves, keys) }
+func halfScoresHeadMajor(halves, keys *Node) *Node { return Einsum("hptd,hpnd->hptn", halves, keys) }
 
-// queryHalvesAndKeys returns the query halves [Heads, 2, T, KDim/2] and the
-// sub-keys [Heads, 2, NKeys, KDim/2] that HalfScores multiplies (after qk-norm
-// when the config asks for it).
-func queryHalvesAndKeys(scope *model.Scope, x *Node, cfg Config) (halves, keys *Node) {
+// queryHalvesHeadMajor returns the query halves [Heads, 2, T, KDim/2] and the
+// sub-keys [Heads, 2, NKeys, KDim/2] of x.
+func queryHalvesHeadMajor(scope *model.Scope, x *Node, cfg Config) (halves, keys *Node) {
 	if err := cfg.Validate(); err != nil {
 		exceptions.Panicf("%v", err)
 	}
 	dim := x.Shape().Dimensions[x.Rank()-1]
 	tokens := x.Shape().Size() / dim
-	_, q, keys := queryAndKeys(scope, Reshape(x, tokens, dim), cfg)
+	_, q, keys := queriesTokenMajor(scope, Reshape(x, tokens, dim), cfg)
 	halves = TransposeAllDims(Reshape(q, tokens, cfg.Heads, 2, cfg.KDim/2), 1, 2, 0, 3)
 	return halves, keys
 }
 
-// queryKeySurrogate returns a scalar whose gradient with respect to x and the
-// layer's variables is the backpropagation of dHalves and dKeys, the
-// gradients of the loss with respect to queryHalvesAndKeys' outputs (held
-// constant): Σ halves⊙dHalves + Σ keys⊙dKeys.
-func queryKeySurrogate(scope *model.Scope, x, dHalves, dKeys *Node, cfg Config) *Node {
-	halves, keys := queryHalvesAndKeys(scope, x, cfg)
+// HostScoresVJP returns a scalar whose gradient with respect to x and the
+// layer's variables is the backpropagation of dHalves and dKeys, the loss's
+// gradients with respect to HostScores' halves and keys (held constant):
+// Σ halves⊙dHalves + Σ keys⊙dKeys.
+func HostScoresVJP(scope *model.Scope, x, dHalves, dKeys *Node, cfg Config) *Node {
+	halves, keys := queryHalvesHeadMajor(scope, x, cfg)
 	return Add(ReduceAllSum(Mul(halves, dHalves)), ReduceAllSum(Mul(keys, dKeys)))
 }

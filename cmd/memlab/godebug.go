@@ -7,12 +7,11 @@ import (
 )
 
 // ensureNoAsyncPreemption re-executes memlab with GODEBUG=asyncpreemptoff=1
-// when it is not set. On the project's AVX-512 machines, Go's asynchronous
-// preemption signals left scalar math (math.Exp, used by the Go backend's
-// sigmoid, SiLU and softmax) 10–100× slower after the backend's AVX-512
-// kernels: a SwiGLU forward+backward went from 1.7 s to 0.41 s with the
-// signals off. GODEBUG is read once at start-up, hence the re-exec. Set
-// MEMLAB_KEEP_PREEMPTION=1 to opt out.
+// when it is not set: on AVX-512 machines Go's asynchronous preemption
+// signals make the Go backend's scalar math (math.Exp in sigmoid, SiLU and
+// softmax) many times slower after its AVX-512 kernels (measurements:
+// docs/performance.md). GODEBUG is read once at start-up, hence the re-exec.
+// Set MEMLAB_KEEP_PREEMPTION=1 to opt out.
 func ensureNoAsyncPreemption() {
 	godebug := os.Getenv("GODEBUG")
 	if strings.Contains(godebug, "asyncpreemptoff=") || os.Getenv("MEMLAB_KEEP_PREEMPTION") == "1" {

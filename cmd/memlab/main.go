@@ -49,6 +49,14 @@ func register(name, summary string, run func(context.Context, []string, io.Write
 	commands[name] = command{summary: summary, run: run}
 }
 
+// warnings receives the one-line warnings of the command being run (run points it at its stderr).
+var warnings io.Writer = os.Stderr
+
+// warnf prints one warning line: something memlab changed or skipped that the user should know about.
+func warnf(cmd, format string, args ...any) {
+	fmt.Fprintf(warnings, "memlab %s: warning: %s\n", cmd, firstLine(fmt.Sprintf(format, args...)))
+}
+
 // usageError marks mistakes in how memlab was called (exit status 2).
 type usageError struct{ msg string }
 
@@ -75,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (status i
 			status = 1
 		}
 	}()
+	warnings = stderr
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage(stdout)
 		return 0

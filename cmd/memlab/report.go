@@ -1,37 +1,56 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/memlayers/memlayers/experiments/lab"
+	"github.com/memlayers/memlayers/experiments/results"
 )
 
 func init() {
-	register("report", "print the 'what reproduces' table (Markdown) from the sweeps' results files", runReport)
+	register("report", "write results/REPORT.md: the paper's claims and every sweep's table, from the results files", runReport)
 }
 
 func runReport(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("report", "Check each claim of the paper against the results files of the four sweeps and print a\n"+
-		"Markdown table (the README's \"What reproduces at small scale\" section).", stdout)
-	preset := fs.String("preset", "tiny", "preset of the results")
-	seedsFlag := fs.String("seeds", "1,2", "seeds to include")
+	fs := newFlagSet("report", "Check each claim of the paper against the results files and write the report: for every\n"+
+		"preset with results, the claims table and one table per sweep (Markdown).", stdout)
 	resultsDir := fs.String("results", "results", "results root directory")
+	out := fs.String("out", "", "report file, replaced if it exists (default RESULTS/REPORT.md; - prints it)")
+	presetsFlag := fs.String("preset", "", "comma-separated presets to include (default: every preset with results)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	seeds, err := parseSeeds(*seedsFlag)
-	if err != nil {
+	var presets []string
+	if *presetsFlag != "" {
+		for _, p := range strings.Split(*presetsFlag, ",") {
+			if _, err := lab.PresetByName(strings.TrimSpace(p)); err != nil {
+				return usagef("--preset: %v", err)
+			}
+			presets = append(presets, strings.TrimSpace(p))
+		}
+	}
+	var report bytes.Buffer
+	if err := lab.WriteReport(&report, *resultsDir, presets); errors.Is(err, lab.ErrNoResults) {
+		return usagef("%v", err)
+	} else if err != nil {
 		return err
 	}
-	claims, err := lab.Claims(*resultsDir, *preset, seeds)
-	if err != nil {
+	if *out == "-" {
+		_, err := stdout.Write(report.Bytes())
 		return err
 	}
-	fmt.Fprintf(stdout, "Results: %s/{%s}/%s (seeds %s)\n\n", *resultsDir, strings.Join(lab.SweepNames, ","), *preset, *seedsFlag)
-	lab.WriteClaims(stdout, claims)
-	fmt.Fprintln(stdout)
-	return lab.WriteMemorizeReport(stdout, *resultsDir, *preset, seeds)
+	if *out == "" {
+		*out = filepath.Join(*resultsDir, "REPORT.md")
+	}
+	if err := results.WriteFile(*out, report.Bytes(), true); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "report written to %s\n", *out)
+	return nil
 }

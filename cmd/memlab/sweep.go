@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/lab"
 	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/experiments/train"
 )
 
 func init() {
@@ -25,8 +27,10 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("name the sweep: memlab sweep <%s> [flags]", strings.Join(lab.SweepNames, "|"))
 	}
 	name := args[0]
-	fs := newFlagSet("sweep "+name, "Run every configuration of the sweep that has no results file yet (an interrupted sweep\n"+
-		"continues where it stopped), print the table, and write the plots from the results files.", stdout)
+	fs := newFlagSet("sweep "+name, "Run every configuration of the sweep that has no results file yet, print the table, and write\n"+
+		"the plots from the results files. Each run checkpoints as it trains: an interrupted sweep, run again,\n"+
+		"continues where it stopped, inside a run too. Sweeps started at the same time on one --results\n"+
+		"directory share its runs instead of training them twice.", stdout)
 	preset := fs.String("preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
 	seedsFlag := fs.String("seeds", "1,2", "comma-separated seeds (≥2 shows the spread)")
 	backendFlag := fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so")
@@ -37,8 +41,14 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no per-step progress lines")
 	facts := fs.Int("facts", 0, "memorize only: random facts to store (0: the preset's)")
 	exposures := fs.Int("exposures", 0, "memorize only: times each fact is seen in training, >= 100 (0: the preset's)")
+	checkpoints := fs.String("checkpoint-dir", "", "root of the runs' checkpoints, deleted as each run finishes (default: <results>/.checkpoints)")
 	only := fs.String("only", "", "train only the runs whose name matches this regular expression, e.g. 'knn|1 head' (the table and plots still show every finished run)")
+	memPath := addMemoryPathFlag(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	path, err := memoryPath(*memPath, *backendFlag)
+	if err != nil {
 		return err
 	}
 	seeds, err := parseSeeds(*seedsFlag)
@@ -66,12 +76,19 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s\n", sw.Title, sw.Claim, len(toRun.Runs), *preset,
 		backend.Describe(b).Description)
-	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps}
+	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps, MemoryPath: path,
+		CheckpointDir: *checkpoints}
 	if !*quiet {
 		opts.Progress = stdout
 	}
 	runs, err := lab.RunSweep(ctx, b, toRun, opts)
-	if err != nil {
+	var tooBig *lab.MemoryError
+	switch {
+	case errors.Is(err, train.ErrInterrupted):
+		return interrupted{err}
+	case errors.As(err, &tooBig):
+		return usagef("%v", err)
+	case err != nil:
 		return err
 	}
 	if *only != "" { // the table and charts show the whole sweep
@@ -80,7 +97,12 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout)
-	return tableAndPlots(stdout, sw, runs, *plotsDir)
+	err = tableAndPlots(stdout, sw, runs, *plotsDir)
+	if errors.Is(err, lab.ErrTooFewRuns) { // e.g. --only trained runs that the charts cannot show alone
+		fmt.Fprintf(stdout, "plots: not drawn yet (%v)\n", err)
+		return nil
+	}
+	return err
 }
 
 func parseSeeds(s string) ([]int64, error) {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ type specFlags struct {
 	overwrite   *bool
 	checkpoints *string
 	resume      *bool
+	memoryPath  *string
 }
 
 func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
@@ -37,11 +39,12 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	fs.StringVar(&f.spec.Preset, "preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
 	fs.StringVar(&f.model, "model", "memory", "model kind: dense, moe, peer, memory, memory+")
 	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, or tsv:PATH")
-	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches)")
+	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches), >= 1")
 	fs.IntVar(&f.spec.Steps, "steps", 0, "training steps (0: the preset's)")
 	fs.IntVar(&f.spec.People, "people", 0, "synthetic people (0: the preset's)")
 	fs.IntVar(&f.spec.NKeys, "n-keys", 0, "memory half-keys: n-keys² slots (0: the preset's)")
-	fs.IntVar(&f.spec.KNN, "knn", 0, "memory slots per head (0: the preset's)")
+	fs.IntVar(&f.spec.KNN, "knn", 0, "memory slots per head, <= n-keys (0: the preset's)")
+	fs.IntVar(&f.spec.VDim, "v-dim", 0, "memory value dimension (0: the model's dim)")
 	fs.Float64Var(&f.spec.DenseScale, "dense-scale", 0, "dense only: FLOPs ×factor of the base (e.g. 2, 4)")
 	fs.StringVar(&f.spec.ScaleBy, "scale-by", "", "with --dense-scale: width (default) or depth")
 	fs.StringVar(&f.spec.Name, "name", "", "run name in results (default: derived)")
@@ -50,14 +53,47 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
 	f.checkpoints = fs.String("checkpoint-dir", "", "checkpoint directory (default checkpoints/<name>-seed<N>)")
 	f.resume = fs.Bool("resume", false, "continue from the last checkpoint in --checkpoint-dir")
+	fs.IntVar(&f.spec.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (0: the preset's)")
+	f.memoryPath = addMemoryPathFlag(fs)
 	return f
 }
 
-func (f *specFlags) resolve() (*lab.Plan, string, error) {
+// addMemoryPathFlag registers --memory-path.
+func addMemoryPathFlag(fs *flag.FlagSet) *string {
+	return fs.String("memory-path", "auto", "where memory layers run: host (value tables in host memory, sparse updates; "+
+		"memory, memory+ and peer models), graph (one compiled graph; XLA/GPU), or auto (host on the Go backend)")
+}
+
+// memoryPath resolves --memory-path on the backend --backend selects: "" leaves
+// the choice to lab's default for the model (the host path where it has one) on the Go backend.
+func memoryPath(flagValue, backendFlag string) (string, error) {
+	switch flagValue {
+	case "auto":
+		if backend.IsGo(backendFlag) {
+			return "", nil
+		}
+		return train.PathGraph, nil
+	case train.PathGraph, train.PathHost:
+		return flagValue, nil
+	}
+	return "", usagef("--memory-path=%q: must be auto, graph or host", flagValue)
+}
+
+// resolve builds the plan, fills the default --out and --checkpoint-dir, refuses an existing results
+// file (unless --overwrite), and prints the plan's warnings.
+func (f *specFlags) resolve(cmd string) (*lab.Plan, error) {
+	if f.spec.Seed < 1 {
+		return nil, usagef("--seed=%d: must be >= 1 (seeds start at 1, as in sweep --seeds)", f.spec.Seed)
+	}
 	f.spec.Model = lm.Kind(f.model)
+	path, err := memoryPath(*f.memoryPath, *f.backend)
+	if err != nil {
+		return nil, err
+	}
+	f.spec.MemoryPath = path
 	plan, err := lab.Build(f.spec)
 	if err != nil {
-		return nil, "", usagef("%v", err)
+		return nil, usagef("%v", err)
 	}
 	id := fmt.Sprintf("%s-seed%d", plan.Spec.Label(), plan.Spec.Seed)
 	if *f.out == "" {
@@ -66,12 +102,40 @@ func (f *specFlags) resolve() (*lab.Plan, string, error) {
 	if *f.checkpoints == "" {
 		*f.checkpoints = filepath.Join("checkpoints", plan.Preset.Name+"-"+id)
 	}
-	if !*f.overwrite {
-		if _, err := os.Stat(*f.out); err == nil {
-			return nil, "", usagef("%s already exists; pass --overwrite or choose another --out", *f.out)
-		}
+	if st, err := os.Stat(*f.out); err == nil && !st.IsDir() && !*f.overwrite {
+		return nil, usagef("%s already exists; pass --overwrite or choose another --out", *f.out)
 	}
-	return plan, id, nil
+	for _, w := range plan.Warnings {
+		warnf(cmd, "%s", w)
+	}
+	return plan, nil
+}
+
+// checkOut makes sure that the results file can be written, before hours of training: it is not a
+// directory, and a file can be created next to it (its directory is created if missing).
+func checkOut(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("--out %s is a directory; give a file name such as %s", path, filepath.Join(path, "run.json"))
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("--out %s: cannot create directory %s (%v); choose another --out", path, dir, cause(err))
+	}
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-*")
+	if err != nil {
+		return usagef("--out %s: cannot write in %s (%v); choose another --out", path, dir, cause(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// cause strips the path from a file system error, whose message names it already.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
@@ -81,34 +145,82 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	plan, _, err := f.resolve()
+	plan, err := f.resolve("train")
 	if err != nil {
 		return err
+	}
+	return f.execute(ctx, plan, stdout, false)
+}
+
+// execute trains (or, with evalOnly, evaluates the newest checkpoint of) plan and writes its results
+// file.
+func (f *specFlags) execute(ctx context.Context, plan *lab.Plan, stdout io.Writer, evalOnly bool) error {
+	if evalOnly {
+		if _, err := train.LatestCheckpoint(*f.checkpoints); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	b, err := backend.New(*f.backend)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	run, err := lab.Run(ctx, b, plan, lab.Options{Progress: stdout, CheckpointDir: *f.checkpoints, Resume: *f.resume})
-	if err != nil {
-		if errors.Is(err, train.ErrInterrupted) {
-			return interrupted{err}
+	if !evalOnly {
+		if err := lab.CheckMemory(plan, b); err != nil {
+			return usagef("%v", err)
 		}
+	}
+	if err := checkOut(*f.out); err != nil {
+		return err
+	}
+	opts := lab.Options{Progress: stdout, CheckpointDir: *f.checkpoints, Resume: *f.resume, EvalOnly: evalOnly}
+	run, err := lab.Run(ctx, b, plan, opts)
+	var diverged *train.NonFiniteLossError
+	switch {
+	case errors.Is(err, train.ErrInterrupted):
+		return interrupted{err}
+	case errors.Is(err, train.ErrNoCheckpoint):
+		return usagef("%v", err)
+	case errors.As(err, &diverged):
+		return fmt.Errorf("train: loss became %s at step %d with the preset's learning rate %g and gradient clipping %g, "+
+			"which no flag changes; try another --seed, or lower plan.Train.LR from Go (see notebooks/)",
+			diverged.What(), diverged.Step, plan.Train.LR, plan.Train.GradClip)
+	case err != nil:
 		return err
 	}
 	if err := results.Write(*f.out, run, *f.overwrite); err != nil {
-		return err
+		if evalOnly {
+			return err
+		}
+		return fmt.Errorf("%v; the trained model is in %s: rerun the same command with --resume and a writable --out to write the results without training again",
+			err, *f.checkpoints)
 	}
 	printFinal(stdout, run)
 	fmt.Fprintf(stdout, "results written to %s\n", *f.out)
 	return nil
 }
 
+// printFinal prints a run's final metrics on one line. A metric the run did
+// not measure (e.g. text NLL: a facts file has no held-out text) reads "n/a",
+// never a zero that looks like a perfect score.
 func printFinal(w io.Writer, run *results.Run) {
 	m := run.Final
-	fmt.Fprintf(w, "%s: held-out QA EM %.1f%% F1 %.1f%% answer NLL %.3f | seen QA EM %.1f%% | text NLL %.3f | %.0f tok/s, %.0fs\n",
-		run.Name, 100*m["eval_qa_em"], 100*m["eval_qa_f1"], m["eval_qa_nll"], 100*m["train_qa_em"], m["val_nll"],
-		m["tokens_per_second"], run.WallSeconds)
+	fmt.Fprintf(w, "%s: held-out QA EM %s F1 %s answer NLL %s | seen QA EM %s | text NLL %s | %.0f tok/s, %.0fs\n",
+		run.Name, percent(m, "eval_qa_em"), percent(m, "eval_qa_f1"), nats(m, "eval_qa_nll"), percent(m, "train_qa_em"),
+		nats(m, "val_nll"), m["tokens_per_second"], run.WallSeconds)
+}
+
+func percent(m map[string]float64, key string) string {
+	if v, ok := m[key]; ok {
+		return fmt.Sprintf("%.1f%%", 100*v)
+	}
+	return "n/a"
+}
+
+func nats(m map[string]float64, key string) string {
+	if v, ok := m[key]; ok {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return "n/a"
 }
 
 // interrupted is a run stopped by SIGINT/SIGTERM after saving a checkpoint:

@@ -35,13 +35,10 @@ const EnvVar = compute.ConfigEnvVar // "GOMLX_BACKEND"
 
 // DefaultGoSpec is the spec used when neither a flag nor GOMLX_BACKEND names a backend.
 //
-// It is "go:ops_sequential" rather than plain "go" because of what we measured with GoMLX v0.28.2 on 2-core
-// machines (see shared/gomlx-notes.md): "go:parallelism=2" deadlocked every time and the default dynamic mode
-// (ops run concurrently when a single graph executes) hung once, while "ops_sequential" never hung. In that
-// mode ops still use the worker pool internally (e.g. matmuls are split across cores); only concurrency
-// between independent ops is given up, which made the backward pass about 25% slower. A hang in the first
-// command a user runs costs more than that, so the default favours safety; set GOMLX_BACKEND=go to get the
-// faster, riskier dynamic mode.
+// It is "go:ops_sequential" rather than plain "go" because the Go backend's worker pool can deadlock when
+// independent ops run concurrently on a 2-core machine, and never did in this mode, which still parallelises
+// inside each op. A hang in the first command a user runs costs more than the speed given up; set
+// GOMLX_BACKEND=go for the faster, riskier mode. What we measured: docs/performance.md.
 const DefaultGoSpec = "go:ops_sequential"
 
 // Names of the backends this package can build.
@@ -69,6 +66,17 @@ func Resolve(flagValue string) (spec string, err error) {
 		return "", err
 	}
 	return spec, nil
+}
+
+// IsGo reports whether flagValue (resolved as by [Resolve]) selects the pure-Go backend; false when it
+// names no known backend.
+func IsGo(flagValue string) bool {
+	spec, err := Resolve(flagValue)
+	if err != nil {
+		return false
+	}
+	name, _, _ := splitSpec(spec)
+	return name == GoName
 }
 
 // splitSpec separates "name:config" and checks the name.

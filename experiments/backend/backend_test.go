@@ -172,3 +172,14 @@ func TestGoBackendRunsAGraph(t *testing.T) {
 		t.Errorf("unknown Go option: want one line listing the valid options, got %v", err)
 	}
 }
+
+// TestComputesOnHost: the Go backend's tensors are in host memory.
+func TestComputesOnHost(t *testing.T) {
+	b, err := New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ComputesOnHost(b) || !ComputesOnHost(nil) {
+		t.Error("the Go backend computes on the host")
+	}
+}

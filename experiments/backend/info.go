@@ -1,6 +1,10 @@
 package backend
 
-import "github.com/gomlx/compute"
+import (
+	"strings"
+
+	"github.com/gomlx/compute"
+)
 
 // Info identifies the backend a result was produced with; it is stored in every results file so numbers
 // from different machines or backends are never mixed up silently.
@@ -31,4 +35,13 @@ func Describe(b compute.Backend) Info {
 		info.NumDevices = b.NumDevices()
 	}
 	return info
+}
+
+// ComputesOnHost reports whether b keeps its tensors in host memory (the Go backend, XLA's CPU plugin),
+// where a run's memory competes with the rest of the machine, rather than on an accelerator.
+func ComputesOnHost(b compute.Backend) bool {
+	if b == nil || b.String() == GoName {
+		return true
+	}
+	return b.String() == XLAName && !b.IsFinalized() && strings.HasPrefix(b.Description(), XLAName+":cpu")
 }

@@ -231,9 +231,10 @@ func MeasureBag(ctx context.Context, b compute.Backend, c Config) (*BagResult, e
 		}
 		res.HostForward = throughput(t, fwdBytes)
 		c.progressf("  %-32s %8.2f ms  %6.2f GB/s", "host bag forward", 1e3*t.Seconds, res.HostForward.GBPerSecond)
+		var grad memlayer.SparseRows
 		if t, err = measure(ctx, c.Warmup, c.Repeats, func() error {
 			in.table.Bag(in.idx, in.w, res.B, out)
-			_, grad := in.table.BagBackward(in.idx, in.w, res.B, in.dy)
+			in.table.BagBackward(in.idx, in.w, res.B, in.dy, &grad)
 			res.HostTouchedRows = len(grad.Rows)
 			return nil
 		}); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/memlayer"
 )
 
 var (
@@ -295,7 +296,8 @@ func TestHostBagMatchesGraph(t *testing.T) {
 	in.table.Bag(in.idx, in.w, in.b, out)
 	near("host bag", out, graph(bagForwardGraph)[0])
 
-	dWeights, grad := in.table.BagBackward(in.idx, in.w, in.b, in.dy)
+	grad := &memlayer.SparseRows{}
+	dWeights := in.table.BagBackward(in.idx, in.w, in.b, in.dy, grad)
 	g := graph(bagBackwardGraph)
 	near("host table gradient", grad.Dense(in.rows), g[0])
 	near("host weights gradient", dWeights, g[1])
@@ -384,102 +386,32 @@ func TestReadOldReport(t *testing.T) {
 	}
 }
 
-// fakePython writes a shell script that answers like python3 with torch: "-c import torch" succeeds and
-// running the benchmark script prints canned JSON.
-func fakePython(t *testing.T, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "python3")
-	script := "#!/bin/sh\nif [ \"$1\" = -c ]; then exit 0; fi\n" + body + "\n"
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func TestRunTorchParsesAndCompares(t *testing.T) {
-	c := tinyConfig()
-	out := `{"torch_version":"9.9","device":"cpu","threads":2,` +
-		`"ffn":{"model":"swiglu","forward":{"seconds":0.002,"median_seconds":0.002,"repeats":1},"forward_backward":{"seconds":0.004,"median_seconds":0.004,"repeats":1}},` +
-		`"memory":[{"model":"memory","n_keys":8,"forward":{"seconds":0.01,"median_seconds":0.01,"repeats":1},"forward_backward":{"seconds":0.02,"median_seconds":0.02,"repeats":1}},` +
-		`{"model":"memory","n_keys":16,"forward":{"seconds":0.01,"median_seconds":0.01,"repeats":1},"forward_backward":{"seconds":0.04,"median_seconds":0.04,"repeats":1}}]}`
-	py := fakePython(t, "echo '"+out+"'")
-	ctx := context.Background()
-	if err := TorchAvailable(ctx, py); err != nil {
-		t.Fatal(err)
-	}
-	res, err := RunTorch(ctx, TorchOptions{Python: py, Script: "scripts/torch_memory_layer.py"}, c)
+// TestMeasureLMTrainQuick runs the language-model benchmark's plumbing on the tiny preset: every model
+// kind once on each path it has, the dense base first with ratio 1.
+func TestMeasureLMTrainQuick(t *testing.T) {
+	c := QuickLMConfig()
+	c.Steps = 1
+	r, err := MeasureLMTrain(context.Background(), testBackend(t), "test", c, ".", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TorchVersion != "9.9" || len(res.Memory) != 2 || res.FFN == nil || !strings.Contains(strings.Join(res.Command, " "), "--n-keys 8,16") {
-		t.Fatalf("parsed %+v", res)
-	}
-	ours := &LayerResult{
-		FFN: LayerPoint{Model: "swiglu", Forward: Timing{Seconds: 0.004}, ForwardBackward: Timing{Seconds: 0.004}},
-		Memory: []LayerPoint{
-			{Model: "memory", NKeys: 8, Forward: Timing{Seconds: 0.02}, ForwardBackward: Timing{Seconds: 0.01}},
-			{Model: "memory", NKeys: 16, Forward: Timing{Seconds: 0.03}, ForwardBackward: Timing{Seconds: 0.08}},
-		},
-		Host: []LayerPoint{
-			{Model: "memory-host", NKeys: 8, Forward: Timing{Seconds: 0.005}, ForwardBackward: Timing{Seconds: 0.01}},
-			{Model: "memory-host", NKeys: 16, Forward: Timing{Seconds: 0.005}, ForwardBackward: Timing{Seconds: 0.01}},
-		},
-	}
-	want := []TorchRatio{
-		{Model: "swiglu", ForwardOursOverTorch: 2, ForwardBackwardOursOverTorch: 1},
-		{Model: "memory", NKeys: 8, ForwardOursOverTorch: 2, ForwardBackwardOursOverTorch: 0.5,
-			HostForwardOursOverTorch: 0.5, HostForwardBackwardOursOverTorch: 0.5},
-		{Model: "memory", NKeys: 16, ForwardOursOverTorch: 3, ForwardBackwardOursOverTorch: 2,
-			HostForwardOursOverTorch: 0.5, HostForwardBackwardOursOverTorch: 0.25},
-	}
-	checkRatios := func(got, want []TorchRatio) {
-		t.Helper()
-		if len(got) != len(want) {
-			t.Fatalf("CompareTorch = %+v, want %+v", got, want)
-		}
-		for i := range want {
-			g, w := got[i], want[i]
-			if g.Model != w.Model || g.NKeys != w.NKeys || math.Abs(g.ForwardOursOverTorch-w.ForwardOursOverTorch) > 1e-9 ||
-				math.Abs(g.ForwardBackwardOursOverTorch-w.ForwardBackwardOursOverTorch) > 1e-9 ||
-				math.Abs(g.HostForwardOursOverTorch-w.HostForwardOursOverTorch) > 1e-9 ||
-				math.Abs(g.HostForwardBackwardOursOverTorch-w.HostForwardBackwardOursOverTorch) > 1e-9 {
-				t.Errorf("CompareTorch[%d] = %+v, want %+v", i, g, w)
-			}
+	var got []string
+	for _, m := range r.Models {
+		got = append(got, m.Kind+"/"+m.Path)
+		positive(t, m.Kind+" tokens/s", m.TokensPerSecond)
+		positive(t, m.Kind+" FLOPs/token", float64(m.FLOPsPerToken))
+		if (m.Kind == "memory" || m.Kind == "memory+" || m.Kind == "peer") != (m.NKeys > 0) {
+			t.Errorf("%s/%s: n_keys %d", m.Kind, m.Path, m.NKeys)
 		}
 	}
-	checkRatios(CompareTorch(ours, res), want)
-
-	// The host path alone still gets its memory ratios.
-	ours.Memory = nil
-	for i := 1; i < len(want); i++ {
-		want[i].ForwardOursOverTorch, want[i].ForwardBackwardOursOverTorch = 0, 0
+	want := []string{"dense/graph", "moe/graph", "memory/graph", "memory+/graph", "peer/graph", "memory/host", "memory+/host", "peer/host"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("models %v, want %v", got, want)
 	}
-	checkRatios(CompareTorch(ours, res), want)
-}
-
-func TestTorchErrors(t *testing.T) {
-	ctx := context.Background()
-	c := tinyConfig()
-	err := TorchAvailable(ctx, filepath.Join(t.TempDir(), "no-such-python"))
-	if err == nil || !strings.Contains(err.Error(), TorchInstallHint) {
-		t.Errorf("missing python: %v, want the install hint", err)
+	if r.Models[0].RatioToDense != 1 || r.TokensPerStep != 16*64 {
+		t.Errorf("dense ratio %v, tokens per step %d", r.Models[0].RatioToDense, r.TokensPerStep)
 	}
-	noTorch := filepath.Join(t.TempDir(), "python3")
-	if err := os.WriteFile(noTorch, []byte("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	err = TorchAvailable(ctx, noTorch)
-	if err == nil || !strings.Contains(err.Error(), "No module named 'torch'") || !strings.Contains(err.Error(), TorchInstallHint) {
-		t.Errorf("python without torch: %v", err)
-	}
-	for name, body := range map[string]string{
-		"failing":     "echo 'RuntimeError: boom' >&2; exit 1",
-		"not JSON":    "echo hello",
-		"wrong sizes": `echo '{"memory":[]}'`,
-	} {
-		_, err := RunTorch(ctx, TorchOptions{Python: fakePython(t, body), Script: "x.py"}, c)
-		if err == nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: err = %v, want a one-line error", name, err)
-		}
+	if err := (LMConfig{Preset: "tiny", Warmup: 0, Steps: 1, Rounds: 1}).Validate(); err == nil || !strings.Contains(err.Error(), "warmup=0") {
+		t.Errorf("warmup 0 accepted: %v", err)
 	}
 }

@@ -3,16 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/initializer"
 
+	"github.com/memlayers/memlayers/experiments/lm"
 	"github.com/memlayers/memlayers/memlayer"
 )
 
@@ -45,18 +43,6 @@ type LayerResult struct {
 	FFN       LayerPoint   `json:"ffn"`
 	Memory    []LayerPoint `json:"memory,omitempty"`
 	Host      []LayerPoint `json:"host,omitempty"`
-}
-
-// swiGLU is the dense block a memory layer replaces: W2(silu(W1 x) ⊙ W3 x), without biases.
-func swiGLU(scope *model.Scope, x *Node, hidden int) *Node {
-	g := x.Graph()
-	dim := x.Shape().Dimensions[x.Rank()-1]
-	w := func(name string, in, out int) *Node {
-		init := initializer.RandomNormalFn(scope, 1/math.Sqrt(float64(in)))
-		return scope.WithInitializer(init).VariableWithShape(name, shapeOf(in, out)).NodeValue(g)
-	}
-	h := Mul(activation.Swish(Dot(x, w("w1", dim, hidden)).Product()), Dot(x, w("w3", dim, hidden)).Product())
-	return Dot(h, w("w2", hidden, dim)).Product()
 }
 
 // blockFn builds one block under /block on the data variable x.
@@ -227,7 +213,7 @@ func MeasureLayers(ctx context.Context, b compute.Backend, c Config) (*LayerResu
 	res := &LayerResult{Tokens: c.Tokens, Dim: c.Dim, FFNHidden: c.ffnHidden()}
 	hidden := c.ffnHidden()
 	ffn, err := measureBlock(ctx, b, c, fmt.Sprintf("swiglu (hidden %d)", hidden), func(s *model.Scope, x *Node) *Node {
-		return swiGLU(s, x, hidden)
+		return lm.SwiGLU(s, x, hidden, 1)
 	})
 	if err != nil {
 		return nil, err

@@ -60,7 +60,8 @@ func pathOf(path string) string {
 	return path
 }
 
-// Learning rates of the benchmark's updates; the values do not change the cost.
+// The benchmark's updates: SGD, or the project's Adam rule (memlayer.Adam) in its defaults; the values do
+// not change the cost.
 const (
 	benchSGDLR  = 1e-3
 	benchAdamLR = 1e-3
@@ -68,7 +69,8 @@ const (
 
 // trainStep returns the graph of one step: loss = Σ out·dy / tokens, gradients of every trainable
 // variable of the block, then an in-graph update (dense, like PyTorch's default for an nn.Embedding
-// table): SGD w ← w − lr·g, or Adam with bias-corrected moments kept in float32 variables under /optimizer.
+// table): SGD w ← w − lr·g, or memlayer.Adam's rule with its moments kept in float32 variables under
+// /optimizer.
 func trainStep(cfg memlayer.Config, optimizer string) func(*model.Scope, *Graph) []*Node {
 	return func(scope *model.Scope, g *Graph) []*Node {
 		store := scope.Store()
@@ -94,25 +96,21 @@ func trainStep(cfg memlayer.Config, optimizer string) func(*model.Scope, *Graph)
 	}
 }
 
-// adamUpdate applies one Adam step (β1 0.9, β2 0.999, ε 1e-8) to vars.
+// adamUpdate applies one step of memlayer.DefaultAdam's rule to vars.
 func adamUpdate(store *model.Store, g *Graph, vars []*model.Variable, params, grads []*Node) {
-	const beta1, beta2, eps = 0.9, 0.999, 1e-8
 	opt := store.Scope("/optimizer").WithInitializer(initializer.Zero)
 	stepVar := opt.VariableWithShape("step", shapeOf()).SetTrainable(false)
 	step := AddScalar(stepVar.NodeValue(g), 1)
 	stepVar.SetNodeValue(step)
-	c1 := OneMinus(Pow(Scalar(g, dtypes.Float32, beta1), step))
-	c2 := OneMinus(Pow(Scalar(g, dtypes.Float32, beta2), step))
+	lr := Scalar(g, dtypes.Float32, benchAdamLR)
 	for i, v := range vars {
 		moments := store.Scope("/optimizer" + v.Path()).WithInitializer(initializer.Zero)
 		mVar := moments.VariableWithShape("m", v.Shape()).SetTrainable(false)
 		sVar := moments.VariableWithShape("v", v.Shape()).SetTrainable(false)
-		m := Add(MulScalar(mVar.NodeValue(g), beta1), MulScalar(grads[i], 1-beta1))
-		s := Add(MulScalar(sVar.NodeValue(g), beta2), MulScalar(Square(grads[i]), 1-beta2))
+		w, m, s := memlayer.DefaultAdam().GraphStep(params[i], mVar.NodeValue(g), sVar.NodeValue(g), grads[i], lr, step, false)
 		mVar.SetNodeValue(m)
 		sVar.SetNodeValue(s)
-		update := Div(Div(m, c1), AddScalar(Sqrt(Div(s, c2)), eps))
-		v.SetNodeValue(Sub(params[i], MulScalar(update, benchAdamLR)))
+		v.SetNodeValue(w)
 	}
 }
 
@@ -120,7 +118,8 @@ func adamUpdate(store *model.Store, g *Graph, vars []*model.Variable, params, gr
 // of one per graph variable.
 func hostOptimizers(optimizer string) (values memlayer.ValueOptimizer, newOpt func() memlayer.ValueOptimizer) {
 	if optimizer == "adam" {
-		return memlayer.NewSparseAdam(benchAdamLR), func() memlayer.ValueOptimizer { return memlayer.NewSparseAdam(benchAdamLR) }
+		newAdam := func() memlayer.ValueOptimizer { return memlayer.NewHostAdam(memlayer.DefaultAdam(), benchAdamLR) }
+		return newAdam(), newAdam
 	}
 	return &memlayer.SparseSGD{LR: benchSGDLR}, func() memlayer.ValueOptimizer { return &memlayer.SparseSGD{LR: benchSGDLR} }
 }
@@ -146,6 +145,7 @@ func timeHostStep(ctx context.Context, b compute.Backend, c Config, what string,
 	defer store.Finalize()
 	x, dy := hostTensors(c, 1/float32(c.Tokens))
 	valueOpt, newOpt := hostOptimizers(opt)
+	step := 0
 	return measure(ctx, c.Warmup, c.Repeats, func() error {
 		out, err := l.Forward(x)
 		if err != nil {
@@ -155,7 +155,8 @@ func timeHostStep(ctx context.Context, b compute.Backend, c Config, what string,
 		if err != nil {
 			return fmt.Errorf("bench: %s backward: %s", what, firstLine(err.Error()))
 		}
-		if err := l.Update(g, valueOpt, newOpt); err != nil {
+		step++
+		if err := l.Update(g, step, valueOpt, newOpt); err != nil {
 			return fmt.Errorf("bench: %s update: %s", what, firstLine(err.Error()))
 		}
 		finalizeGrads(g)

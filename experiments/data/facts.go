@@ -12,9 +12,26 @@ type Fact struct {
 // DefaultQuestion is the question template for facts that have none.
 const DefaultQuestion = "What is the {relation} of {subject}?"
 
-// QA is one question with its answer, fully spelled out.
+// QA is one question with its answer, fully spelled out. A question with several accepted answers
+// (aliases, several true answers) lists them all in Answers, Answer first; nil Answers means Answer is
+// the only one. Evaluation counts any accepted answer as correct.
 type QA struct {
 	Subject, Relation, Question, Answer string
+	Answers                             []string `json:",omitempty"`
+}
+
+// AcceptedAnswers returns every accepted answer, Answer first.
+func (q QA) AcceptedAnswers() []string {
+	if len(q.Answers) == 0 {
+		return []string{q.Answer}
+	}
+	return q.Answers
+}
+
+// WithAnswer returns q asking for answer instead of Answer (e.g. to lay out or score one accepted answer).
+func (q QA) WithAnswer(answer string) QA {
+	q.Answer, q.Answers = answer, nil
+	return q
 }
 
 // QuestionText returns the fact's question with the placeholders filled in.

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -163,6 +164,11 @@ func pick(what string, available, n int, seed int64) ([]int, error) {
 // by the QA text of the training subjects; subjects are split into train and held-out by a seeded shuffle,
 // with round(trainFraction·subjects) training subjects (trainFraction 0 means 0.5). Splitting by subject
 // rather than by fact keeps every question about a held-out subject unseen.
+//
+// Facts sharing a subject and relation but not an answer make one question with several accepted
+// answers (QA.Answers, in the order given): every statement is in the training text, a training
+// question's QA text appears once per answer, and Meta["several_answers"] counts such questions.
+// Exact repeats are dropped.
 func FactsDataset(name string, facts []Fact, trainFraction float64, seed int64) (*Dataset, error) {
 	if len(facts) == 0 {
 		return nil, fmt.Errorf("data: dataset %q: no facts; give at least one", name)
@@ -172,7 +178,8 @@ func FactsDataset(name string, facts []Fact, trainFraction float64, seed int64) 
 	}
 	var subjects []string
 	bySubject := map[string][]Fact{}
-	seen := map[[2]string]string{}
+	questions := map[[2]string]*QA{}
+	var order [][2]string // questions in first-appearance order
 	for i, f := range facts {
 		if f.Subject == "" || f.Relation == "" || f.Answer == "" {
 			return nil, fmt.Errorf("data: dataset %q fact %d (%q, %q, %q): subject, relation and answer must be non-empty", name, i, f.Subject, f.Relation, f.Answer)
@@ -181,13 +188,16 @@ func FactsDataset(name string, facts []Fact, trainFraction float64, seed int64) 
 			return nil, fmt.Errorf("data: dataset %q fact %d question=%q: must contain {subject}", name, i, f.Question)
 		}
 		key := [2]string{f.Subject, f.Relation}
-		if prev, dup := seen[key]; dup {
-			if prev != f.Answer {
-				return nil, fmt.Errorf("data: dataset %q fact %d (%q, %q): answer %q contradicts earlier answer %q", name, i, f.Subject, f.Relation, f.Answer, prev)
+		if q, dup := questions[key]; dup {
+			if slices.Contains(q.AcceptedAnswers(), f.Answer) {
+				continue // an exact repeat teaches nothing new.
 			}
-			continue // an exact repeat teaches nothing new.
+			q.Answers = append(q.AcceptedAnswers(), f.Answer)
+		} else {
+			qa := f.QA()
+			questions[key] = &qa
+			order = append(order, key)
 		}
-		seen[key] = f.Answer
 		if _, ok := bySubject[f.Subject]; !ok {
 			subjects = append(subjects, f.Subject)
 		}
@@ -202,29 +212,45 @@ func FactsDataset(name string, facts []Fact, trainFraction float64, seed int64) 
 	if trainFraction == 0 {
 		trainFraction = DefaultTrainFraction
 	}
+	several := 0
+	for _, key := range order {
+		if len(questions[key].Answers) > 1 {
+			several++
+		}
+	}
 	d := &Dataset{Name: name, Meta: map[string]any{
-		"generator":      "facts",
-		"subjects":       len(subjects),
-		"train_subjects": nTrain,
-		"eval_subjects":  len(subjects) - nTrain,
-		"train_fraction": trainFraction,
-		"seed":           seed,
+		"generator":       "facts",
+		"subjects":        len(subjects),
+		"train_subjects":  nTrain,
+		"eval_subjects":   len(subjects) - nTrain,
+		"train_fraction":  trainFraction,
+		"seed":            seed,
+		"questions":       len(order),
+		"several_answers": several,
 	}}
 	for _, s := range subjects {
 		statements := make([]string, len(bySubject[s]))
 		for i, f := range bySubject[s] {
 			statements[i] = f.Statement()
 			d.Facts = append(d.Facts, f)
+			key := [2]string{f.Subject, f.Relation}
+			q := questions[key]
+			if q == nil {
+				continue // asked already (a question with several answers is asked once)
+			}
+			delete(questions, key)
 			if isTrain[s] {
-				d.TrainQA = append(d.TrainQA, f.QA())
+				d.TrainQA = append(d.TrainQA, *q)
 			} else {
-				d.EvalQA = append(d.EvalQA, f.QA())
+				d.EvalQA = append(d.EvalQA, *q)
 			}
 		}
 		d.Documents = append(d.Documents, strings.Join(statements, " "))
 	}
 	for _, q := range d.TrainQA {
-		d.Documents = append(d.Documents, QAText(q))
+		for _, a := range q.AcceptedAnswers() {
+			d.Documents = append(d.Documents, QAText(q.WithAnswer(a)))
+		}
 	}
 	return d, nil
 }

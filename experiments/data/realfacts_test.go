@@ -158,7 +158,6 @@ func TestFactsDataset(t *testing.T) {
 		{nil, 0.5, "no facts"},
 		{[]Fact{{Subject: "x", Relation: "", Answer: "y"}}, 0.5, "must be non-empty"},
 		{[]Fact{{Subject: "x", Relation: "r", Answer: "y", Question: "What?"}}, 0.5, "must contain {subject}"},
-		{[]Fact{{Subject: "x", Relation: "r", Answer: "y"}, {Subject: "x", Relation: "r", Answer: "z"}}, 0.5, "contradicts"},
 		{facts, 2, "train_fraction=2"},
 	}
 	for _, c := range bad {

@@ -64,8 +64,6 @@ func TestParseFactsTSVErrors(t *testing.T) {
 		{"trailing tab", "France\tcapital\tParis\t\n", "facts.tsv:1: field 4 (question) is empty"},
 		{"template without subject", "France\tcapital\tParis\nJapan\tcapital\tTokyo\tWhat is the capital?\n",
 			`facts.tsv:2: question template "What is the capital?" does not contain {subject}; write it like "What is the capital of {subject}?"`},
-		{"contradiction", "France\tcapital\tParis\r\n# x\r\nFrance\tcapital\tLyon\r\n",
-			`facts.tsv:3: answer "Lyon" for (France, capital) contradicts line 1, which says "Paris"; keep only one`},
 		{"no facts", "# only comments\n\nsubject\trelation\tanswer\n",
 			"facts.tsv: no facts found; add lines of the form subject<TAB>relation<TAB>answer"},
 		{"empty file", "", "facts.tsv: no facts found"},
@@ -95,5 +93,70 @@ func TestLoadFactsTSVNamesFile(t *testing.T) {
 	}
 	if _, err := LoadFactsTSV(filepath.Join(t.TempDir(), "missing.tsv")); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// TestSeveralAnswersPerQuestion: lines sharing a subject and relation keep every answer, repeats are
+// counted, and the dataset asks the question once, accepting each answer.
+func TestSeveralAnswersPerQuestion(t *testing.T) {
+	in := "United States\tabbreviation\tUS\nUnited States\tabbreviation\tUSA\nUnited States\tabbreviation\tUS\n" +
+		"France\tcapital\tParis\n"
+	facts, report, err := ReadFactsTSV(strings.NewReader(in), "x.tsv", TSVOptions{})
+	if err != nil || len(facts) != 3 || report.Duplicates != 1 {
+		t.Fatalf("facts %+v, report %+v, err %v; want 3 facts and 1 duplicate", facts, report, err)
+	}
+	ds, err := FactsDataset("x", facts, 1, 1) // every subject trains: its QA text is in the documents
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds.TrainQA) != 2 || ds.Meta["several_answers"] != 1 || ds.Meta["questions"] != 2 {
+		t.Fatalf("train QA %+v, meta %v; want 2 questions, 1 with several answers", ds.TrainQA, ds.Meta)
+	}
+	var us QA
+	for _, q := range ds.TrainQA {
+		if q.Subject == "United States" {
+			us = q
+		}
+	}
+	if us.Answer != "US" || strings.Join(us.AcceptedAnswers(), "|") != "US|USA" {
+		t.Errorf("question %+v, want answers US then USA", us)
+	}
+	text := strings.Join(ds.Documents, "\n")
+	for _, want := range []string{"abbreviation of United States is US.", "abbreviation of United States is USA.",
+		"\nA: US\n", "\nA: USA\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("training text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestLenientTSV: lenient mode keeps the good lines, skips the bad ones and summarises them; strict
+// mode stops at the first bad line.
+func TestLenientTSV(t *testing.T) {
+	in := "France\tcapital\tParis\n" +
+		"Japan\tcapital\t\n" + // 2: empty answer
+		"Peru\tcapital\n" + // 3: two fields
+		"Chile\tcapital\tSantiago\tWhat?\n" + // 4: template without {subject}
+		"Italy\t\tRome\n" + // 5: empty relation
+		"Spain\tcapital\tMadrid\n"
+	if _, err := ParseFactsTSV(strings.NewReader(in), "f.tsv"); err == nil || !strings.HasPrefix(err.Error(), "f.tsv:2:") {
+		t.Fatalf("strict: err %v, want the error of line 2", err)
+	}
+	facts, report, err := ReadFactsTSV(strings.NewReader(in), "f.tsv", TSVOptions{Lenient: true})
+	if err != nil || len(facts) != 2 || facts[1].Subject != "Spain" {
+		t.Fatalf("lenient: facts %+v, err %v; want France and Spain", facts, err)
+	}
+	want := "skipped 4 bad lines: 2 with an empty field (lines 2, 5), " +
+		"1 with a number of fields other than 3 or 4 (line 3), 1 with a question template without {subject} (line 4)"
+	if got := report.Summary(); got != want {
+		t.Errorf("summary\n %q, want\n %q", got, want)
+	}
+	if report.Skipped[1].Message != "f.tsv:3: expected 3 or 4 tab-separated fields (subject, relation, answer[, question]), got 2" {
+		t.Errorf("skipped line 3: %q", report.Skipped[1].Message)
+	}
+	// Nothing usable: an error that says what was skipped.
+	_, _, err = ReadFactsTSV(strings.NewReader("a\tb\n\tb\tc\n"), "f.tsv", TSVOptions{Lenient: true})
+	if err == nil || !strings.Contains(err.Error(), "no facts found; every line was skipped: skipped 2 bad lines") {
+		t.Errorf("all bad: err %v", err)
 	}
 }

@@ -130,3 +130,24 @@ func TestAccumulatorNoNLL(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// TestSeveralAnswers: exact match with any accepted answer counts, and F1 is the best over them.
+func TestSeveralAnswers(t *testing.T) {
+	golds := []string{"United States", "USA", "the US"}
+	if !MatchesAny("usa", golds) || !MatchesAny("US", golds) || MatchesAny("States", golds) || MatchesAny("x", nil) {
+		t.Error("MatchesAny")
+	}
+	// "united states of america" vs "united states": P=2/4, R=1 → 2/3; vs the others 0.
+	if got := BestF1("United States of America", golds); math.Abs(got-2.0/3) > 1e-12 {
+		t.Errorf("BestF1 = %v, want 2/3", got)
+	}
+	if BestF1("x", nil) != 0 {
+		t.Error("BestF1 with no answers must be 0")
+	}
+	var a Accumulator
+	a.AddAnswers("USA", golds, 1)
+	a.AddAnswers("States", golds, math.NaN()) // F1 vs "united states": P=1, R=1/2 → 2/3
+	if s := a.Scores(); s.EM != 0.5 || math.Abs(s.F1-(1+2.0/3)/2) > 1e-12 || s.NLLCount != 1 {
+		t.Errorf("scores %+v", s)
+	}
+}

@@ -35,3 +35,22 @@ func F1(pred, gold string) float64 {
 	recall := float64(common) / float64(len(g))
 	return 2 * precision * recall / (precision + recall)
 }
+
+// MatchesAny reports whether pred exactly matches one of the accepted answers (none: false).
+func MatchesAny(pred string, golds []string) bool {
+	for _, g := range golds {
+		if ExactMatch(pred, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// BestF1 is the largest F1 of pred against any of the accepted answers (none: 0), the TriviaQA rule.
+func BestF1(pred string, golds []string) float64 {
+	best := 0.0
+	for _, g := range golds {
+		best = max(best, F1(pred, g))
+	}
+	return best
+}

@@ -28,11 +28,17 @@ type Accumulator struct {
 // Add scores one prediction against its gold answer. nll is the model's negative log-likelihood of the
 // gold answer; pass math.NaN() when it was not computed, and it is left out of AnswerNLL.
 func (a *Accumulator) Add(pred, gold string, nll float64) {
+	a.AddAnswers(pred, []string{gold}, nll)
+}
+
+// AddAnswers scores one prediction against a question's accepted answers, as TriviaQA does: exact match
+// if it matches any of them, F1 against the closest one (see BestF1). nll is as for Add.
+func (a *Accumulator) AddAnswers(pred string, golds []string, nll float64) {
 	a.n++
-	if ExactMatch(pred, gold) {
+	if MatchesAny(pred, golds) {
 		a.exact++
 	}
-	a.f1 += F1(pred, gold)
+	a.f1 += BestF1(pred, golds)
 	if !math.IsNaN(nll) {
 		a.nll += nll
 		a.nllCount++

@@ -20,6 +20,9 @@ type Plan struct {
 	Tokenizer data.Tokenizer
 	// ValWindows are token windows of text the model never trains on.
 	ValWindows [][]int32
+	// Warnings are one-line notes about values Build changed or input it skipped (a knn lowered to
+	// n_keys, bad lines of a lenient facts file), for the user to see before training.
+	Warnings []string
 }
 
 // Build resolves a spec: dataset, tokenizer, model and training configs.
@@ -44,8 +47,18 @@ func Build(s Spec) (*Plan, error) {
 	if s.Exposures > 0 {
 		plan.Preset.EvalQALimit = 0 // stored bits count every fact: the last evaluation decodes them all
 	}
-	if plan.Dataset, err = s.dataset(p); err != nil {
+	warning, err := s.checkKNN(p)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		plan.Warnings = append(plan.Warnings, warning)
+	}
+	if plan.Dataset, warning, err = s.dataset(p); err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		plan.Warnings = append(plan.Warnings, warning)
 	}
 	// A word-level vocabulary from the training text: a fact costs a few
 	// tokens instead of dozens of bytes; unknown words fall back to bytes.
@@ -58,6 +71,9 @@ func Build(s Spec) (*Plan, error) {
 		tc.EvalEvery = min(tc.EvalEvery, s.Steps)
 		tc.CheckpointEvery = min(tc.CheckpointEvery, s.Steps)
 		tc.WarmupSteps = min(tc.WarmupSteps, max(1, s.Steps/10))
+	}
+	if s.CheckpointEvery > 0 {
+		tc.CheckpointEvery = s.CheckpointEvery
 	}
 	if s.ValueLRx > 0 {
 		tc.ValueLR = s.ValueLRx * tc.LR
@@ -95,10 +111,17 @@ func Build(s Spec) (*Plan, error) {
 	if err := plan.Model.Validate(); err != nil {
 		return nil, err
 	}
-	// The layer's own value learning rate, when set, is the one the trainer
-	// gives the value tables (unless the spec scales it).
-	if lr := plan.Model.Memory.ValueLR; lr > 0 && s.ValueLRx == 0 && plan.Model.Model.IsMemory() {
-		plan.Train.ValueLR = lr
+	// Where the memory layers run. Only the host path is recorded in the training config (the graph path
+	// is the trainer's default), so that graph-path runs keep the identity they had before the host path.
+	path := s.MemoryPath
+	if path == "" {
+		path = DefaultMemoryPath(plan.Model.Model, true)
+	}
+	if path == train.PathHost {
+		plan.Train.MemoryPath = train.PathHost
+		if _, err := plan.Model.Split(); err != nil {
+			return nil, err
+		}
 	}
 	if plan.Model.SeqLen < tc.SeqLen {
 		return nil, fmt.Errorf("lab: model seq_len=%d is shorter than train seq_len=%d", plan.Model.SeqLen, tc.SeqLen)
@@ -114,8 +137,8 @@ func Build(s Spec) (*Plan, error) {
 	return plan, nil
 }
 
-// dataset builds the spec's dataset.
-func (s Spec) dataset(p Preset) (*data.Dataset, error) {
+// dataset builds the spec's dataset; warning summarises the lines a lenient facts file skipped.
+func (s Spec) dataset(p Preset) (ds *data.Dataset, warning string, err error) {
 	name := s.Dataset
 	switch {
 	case name == "" || name == "bios":
@@ -123,18 +146,24 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 		if s.People > 0 {
 			people = s.People
 		}
-		return data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
+		ds, err = data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
+		return ds, "", err
 	case name == RandomFactsDataset:
-		return data.RandomFacts(data.RandomFactsConfig{Facts: s.Facts, ValueWords: s.ValueWords, Seed: s.Seed})
+		ds, err = data.RandomFacts(data.RandomFactsConfig{Facts: s.Facts, ValueWords: s.ValueWords, Seed: s.Seed})
+		return ds, "", err
 	case strings.HasPrefix(name, "tsv:"):
-		facts, err := data.LoadFactsTSV(strings.TrimPrefix(name, "tsv:"))
+		path := strings.TrimPrefix(name, "tsv:")
+		facts, report, err := data.LoadFactsTSVWith(path, data.TSVOptions{Lenient: s.LenientTSV})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return data.FactsDataset(name, facts, 0.5, s.Seed)
+		if sum := report.Summary(); sum != "" {
+			warning = path + ": " + sum
+		}
+		ds, err = data.FactsDataset(name, facts, 0.5, s.Seed)
+		return ds, warning, err
 	}
 	var facts []data.Fact
-	var err error
 	switch name {
 	case "unicode":
 		facts, err = data.UnicodeNames(s.Facts, s.Seed)
@@ -143,12 +172,13 @@ func (s Spec) dataset(p Preset) (*data.Dataset, error) {
 	case "regions":
 		facts, err = data.RegionNames(s.Facts, s.Seed)
 	default:
-		return nil, fmt.Errorf("lab: dataset=%q: must be bios, %s, unicode, languages, regions or tsv:PATH", name, RandomFactsDataset)
+		return nil, "", fmt.Errorf("lab: dataset=%q: must be bios, %s, unicode, languages, regions or tsv:PATH", name, RandomFactsDataset)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return data.FactsDataset(name, facts, 0.5, s.Seed)
+	ds, err = data.FactsDataset(name, facts, 0.5, s.Seed)
+	return ds, "", err
 }
 
 // modelConfig builds the model of the spec's kind from the base.

@@ -9,6 +9,7 @@ import (
 	"github.com/memlayers/memlayers/experiments/data"
 	"github.com/memlayers/memlayers/experiments/eval"
 	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/experiments/results"
 	"github.com/memlayers/memlayers/experiments/train"
 )
 
@@ -159,6 +160,26 @@ func capacityMetrics(plan *Plan, acc lm.Accounting, final map[string]float64) {
 	final["bits_per_param_no_emb"] = nll / noEmb
 	final["recall_bits_per_param"] = recall / total
 	final["recall_bits_per_param_no_emb"] = recall / noEmb
+}
+
+// lossDropLastTenth is the relative fall of the training loss over the last
+// tenth of a run (from the last evaluation at or before 90% of its steps to
+// the final one): near zero when the loss has flattened, as it must for a
+// model that is out of capacity rather than out of training. ok is false
+// without such an evaluation.
+func lossDropLastTenth(run *results.Run) (drop float64, ok bool) {
+	final, okF := run.Final["train_loss"]
+	steps := run.Final["steps"]
+	var before float64
+	for _, e := range run.Evals {
+		if l, has := e.Metrics["train_loss"]; has && float64(e.Step) <= 0.9*steps {
+			before, ok = l, true
+		}
+	}
+	if !ok || !okF || before <= 0 {
+		return 0, false
+	}
+	return (before - final) / before, true
 }
 
 // factBits is the information of one fact of ds in bits: exact for random

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/experiments/results"
 	"github.com/memlayers/memlayers/internal/testbackend"
 )
 
@@ -143,5 +144,24 @@ func TestWithData(t *testing.T) {
 	}
 	if sw.Runs[0].Facts == 1234 {
 		t.Error("WithData changed the original sweep")
+	}
+}
+
+func TestLossDropLastTenth(t *testing.T) {
+	evals := func(losses ...float64) []results.EvalPoint {
+		var out []results.EvalPoint
+		for i, l := range losses {
+			out = append(out, results.EvalPoint{Step: 100 * (i + 1), Metrics: map[string]float64{"train_loss": l}})
+		}
+		return out
+	}
+	run := &results.Run{Final: map[string]float64{"steps": 1000, "train_loss": 1.5},
+		Evals: evals(3, 2.5, 2.2, 2, 1.9, 1.8, 1.7, 1.65, 1.6, 1.5)}
+	// The last evaluation at or before step 900 is step 900's (1.6): (1.6-1.5)/1.6.
+	if got, ok := lossDropLastTenth(run); !ok || math.Abs(got-0.0625) > 1e-12 {
+		t.Errorf("lossDropLastTenth = %v, %v; want 0.0625, true", got, ok)
+	}
+	if _, ok := lossDropLastTenth(&results.Run{Final: map[string]float64{"steps": 1000, "train_loss": 1}}); ok {
+		t.Error("lossDropLastTenth without evaluations: ok")
 	}
 }

@@ -15,6 +15,9 @@ type Claim struct {
 	Paper    string // what the paper reports
 	Measured string // what our results files say
 	Verdict  string // "holds", "does not hold", "not measured yet"
+	// Notes are the verdict's caveats (e.g. "one seed only"): many claims
+	// share them, so a report prints each once, as a footnote.
+	Notes []string
 }
 
 // metric used for factual knowledge: the answer NLL of the held-out people's
@@ -26,7 +29,21 @@ const (
 	seenNLL = "train_qa_nll"
 )
 
-// Claims loads the four sweeps at preset from resultsDir and checks each claim.
+// claimChecks pairs each sweep with the claims of the paper its results
+// check, in the order of the paper. A new sweep that checks a claim adds an
+// entry here.
+var claimChecks = []struct {
+	sweep  string
+	claims func([]Row) []Claim
+}{
+	{"scaling", scalingClaims},
+	{"compare", compareClaims},
+	{"ablations", ablationClaims},
+	{"capacity", capacityClaims},
+}
+
+// Claims loads the sweeps of claimChecks at preset from resultsDir and checks
+// each claim.
 func Claims(resultsDir, preset string, seeds []int64) ([]Claim, error) {
 	load := func(name string) ([]Row, error) {
 		sw, err := SweepByName(name, preset, seeds)
@@ -46,26 +63,13 @@ func Claims(resultsDir, preset string, seeds []int64) ([]Claim, error) {
 	guess = data.BioFactBits(data.BioConfig{People: p.People, Templates: p.Templates, Seed: 1}) /
 		float64(data.BioAttributes()) * math.Ln2
 	var claims []Claim
-	scaling, err := load("scaling")
-	if err != nil {
-		return nil, err
+	for _, c := range claimChecks {
+		rows, err := load(c.sweep)
+		if err != nil {
+			return nil, err
+		}
+		claims = append(claims, c.claims(rows)...)
 	}
-	claims = append(claims, scalingClaims(scaling)...)
-	compare, err := load("compare")
-	if err != nil {
-		return nil, err
-	}
-	claims = append(claims, compareClaims(compare)...)
-	ablations, err := load("ablations")
-	if err != nil {
-		return nil, err
-	}
-	claims = append(claims, ablationClaims(ablations)...)
-	capacity, err := load("capacity")
-	if err != nil {
-		return nil, err
-	}
-	claims = append(claims, capacityClaims(capacity)...)
 	return claims, nil
 }
 
@@ -81,27 +85,27 @@ var guess float64
 
 // judge combines the two factual metrics: the held-out answer NLL and the
 // seen questions' exact match (or NLL). Both must agree for a verdict.
-func judge(betterHeld, betterSeen bool, heldNLLs ...float64) string {
-	v := "mixed (held-out NLL and seen-QA metric disagree)"
+func judge(betterHeld, betterSeen bool, heldNLLs ...float64) (verdict string, notes []string) {
+	verdict = "mixed (held-out NLL and seen-QA metric disagree)"
 	switch {
 	case betterHeld && betterSeen:
-		v = "holds"
+		verdict = "holds"
 	case !betterHeld && !betterSeen:
-		v = "does not hold"
+		verdict = "does not hold"
 	}
-	return v + guessNote(heldNLLs...)
+	return verdict, guessNote(heldNLLs...)
 }
 
 // guessNote says when every given held-out NLL is above uniform guessing.
-func guessNote(heldNLLs ...float64) string {
+func guessNote(heldNLLs ...float64) []string {
 	above := true
 	for _, n := range heldNLLs {
 		above = above && n >= guess
 	}
 	if above && len(heldNLLs) > 0 {
-		return fmt.Sprintf("; held-out NLLs are above uniform guessing (%.2f nats): no model extracted held-out facts", guess)
+		return []string{fmt.Sprintf("held-out NLLs are above uniform guessing (%.2f nats): no model extracted held-out facts", guess)}
 	}
-	return ""
+	return nil
 }
 
 func get(rows []Row, name string) (Row, bool) { return find(rows, name) }
@@ -130,8 +134,9 @@ func scalingClaims(rows []Row) []Claim {
 	rho := spearman(xs, ys)
 	c1 := Claim{Paper: paper1,
 		Measured: fmt.Sprintf("held-out answer NLL by memory size: %s; dense %.2f (seen EM %.1f%%); rank correlation of NLL with size %.2f, of seen EM %.2f",
-			strings.Join(parts, ", "), dense.Mean[heldNLL], 100*dense.Mean[seenEM], rho, seenRho(mem)),
-		Verdict: judge(rho < -0.5, seenRho(mem) > 0.5, ys...) + oneSeedNote(append([]Row{dense}, mem...)...)}
+			strings.Join(parts, ", "), dense.Mean[heldNLL], 100*dense.Mean[seenEM], rho, seenRho(mem))}
+	c1.Verdict, c1.Notes = judge(rho < -0.5, seenRho(mem) > 0.5, ys...)
+	c1.Notes = append(c1.Notes, oneSeedNote(append([]Row{dense}, mem...)...)...)
 	out := []Claim{c1}
 	const paper2 = "Memory models match dense models with several times their FLOPs on factual QA"
 	if x4, ok := get(rows, "dense-x4"); ok {
@@ -142,11 +147,12 @@ func scalingClaims(rows []Row) []Claim {
 			}
 		}
 		ratio := x4.Mean["flops_per_token"] / best.Mean["flops_per_token"]
-		out = append(out, Claim{Paper: paper2,
+		c2 := Claim{Paper: paper2,
 			Measured: fmt.Sprintf("best memory model (%s, %s FLOPs/token): held-out NLL %s, seen EM %.1f%%; dense with %.1f× its FLOPs: %s, %.1f%%",
 				best.Name, human(int64(best.Mean["flops_per_token"])), pmNLL(best), 100*best.Mean[seenEM],
-				ratio, pmNLL(x4), 100*x4.Mean[seenEM]),
-			Verdict: judgePair(best, x4, seenEM)})
+				ratio, pmNLL(x4), 100*x4.Mean[seenEM])}
+		c2.Verdict, c2.Notes = judgePair(best, x4, seenEM)
+		out = append(out, c2)
 	} else {
 		out = append(out, notYet(paper2))
 	}
@@ -170,10 +176,11 @@ func compareClaims(rows []Row) []Claim {
 			out = append(out, notYet(p.paper))
 			continue
 		}
-		out = append(out, Claim{Paper: p.paper,
+		c := Claim{Paper: p.paper,
 			Measured: fmt.Sprintf("held-out answer NLL %s %s vs %s %s; seen EM %.1f%% vs %.1f%%",
-				p.a, pmNLL(a), p.b, pmNLL(b), 100*a.Mean[seenEM], 100*b.Mean[seenEM]),
-			Verdict: judgePair(a, b, seenEM)})
+				p.a, pmNLL(a), p.b, pmNLL(b), 100*a.Mean[seenEM], 100*b.Mean[seenEM])}
+		c.Verdict, c.Notes = judgePair(a, b, seenEM)
+		out = append(out, c)
 	}
 	return out
 }
@@ -184,7 +191,7 @@ func compareClaims(rows []Row) []Claim {
 // whose difference is no larger than the larger seed spread decides nothing;
 // the verdict then rests on the other metric, and says so. With one seed on a
 // side there is no spread, so both metrics decide and the verdict is flagged.
-func judgePair(a, b Row, seen string) string {
+func judgePair(a, b Row, seen string) (verdict string, notes []string) {
 	held := compareOn(a, b, heldNLL)
 	other := compareOn(a, b, seen)
 	var v string
@@ -198,7 +205,7 @@ func judgePair(a, b Row, seen string) string {
 	default:
 		v = "mixed (held-out NLL and seen-QA metric disagree)"
 	}
-	return v + guessNote(a.Mean[heldNLL], b.Mean[heldNLL]) + oneSeedNote(a, b)
+	return v, append(guessNote(a.Mean[heldNLL], b.Mean[heldNLL]), oneSeedNote(a, b)...)
 }
 
 // comparison is one metric's difference between two rows.
@@ -251,13 +258,13 @@ func spreadNote(cs ...comparison) string {
 // oneSeedNote warns that a verdict rests on rows with a single seed: there
 // is no spread to tell a difference from seed noise, which at the small
 // preset alone moves the dense base's held-out NLL by 0.3 nats.
-func oneSeedNote(rows ...Row) string {
+func oneSeedNote(rows ...Row) []string {
 	for _, r := range rows {
 		if r.Seeds < 2 {
-			return "; one seed only, so no spread to judge it against: not yet a result"
+			return []string{"one seed only, so no spread to judge it against: not yet a result"}
 		}
 	}
-	return ""
+	return nil
 }
 
 func pmNLL(r Row) string { return pm(r, heldNLL, 1) }
@@ -291,10 +298,11 @@ func ablationClaims(rows []Row) []Claim {
 		if a.ablationWins {
 			winner, loser = r, base
 		}
-		out = append(out, Claim{Paper: a.paper,
+		c := Claim{Paper: a.paper,
 			Measured: fmt.Sprintf("held-out answer NLL memory+ %s vs %s %s; seen NLL %s vs %s",
-				pmNLL(base), a.name, pmNLL(r), pm(base, seenNLL, 1), pm(r, seenNLL, 1)),
-			Verdict: judgePair(winner, loser, seenNLL)})
+				pmNLL(base), a.name, pmNLL(r), pm(base, seenNLL, 1), pm(r, seenNLL, 1))}
+		c.Verdict, c.Notes = judgePair(winner, loser, seenNLL)
+		out = append(out, c)
 	}
 	return out
 }
@@ -336,7 +344,8 @@ func capacityClaims(rows []Row) []Claim {
 		Measured: fmt.Sprintf("facts recalled exactly, in bits/param, dense: %s; memory: %s (peak %.4f vs %.4f); most facts recalled, in bits: dense %.0f (%s), memory %.0f (%s); NLL-based stored bits are 0 for every run (mean answer NLL above the facts' information)",
 			strings.Join(dense, ", "), strings.Join(mem, ", "), bestD, bestM, bitsD, mostD.Name, bitsM, mostM.Name),
 		Verdict: fmt.Sprintf("dense peak %.2g bits/param: %s at this training budget; memory adds capacity: %s",
-			bestD, map[bool]string{true: "≈2 holds", false: "far below 2"}[bestD > 1.5], added) + oneSeedNote(rows...)}}
+			bestD, map[bool]string{true: "≈2 holds", false: "far below 2"}[bestD > 1.5], added),
+		Notes: oneSeedNote(rows...)}}
 }
 
 // seenRho is the rank correlation of seen-QA exact match with memory size.
@@ -372,11 +381,33 @@ func spearman(xs, ys []float64) float64 {
 	return 1 - 6*d2/(n*(n*n-1))
 }
 
-// WriteClaims prints the claims as a Markdown table.
+// WriteClaims prints the claims as a Markdown table. Each distinct note is
+// numbered once, in the order of first use, referenced from every verdict it
+// qualifies ("holds [1, 2]") and written out below the table.
 func WriteClaims(w io.Writer, claims []Claim) {
+	var notes []string
+	number := map[string]int{}
 	fmt.Fprintln(w, "| claim of the paper | measured here | verdict |")
 	fmt.Fprintln(w, "|---|---|---|")
 	for _, c := range claims {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", c.Paper, c.Measured, c.Verdict)
+		var refs []string
+		for _, n := range c.Notes {
+			if number[n] == 0 {
+				notes = append(notes, n)
+				number[n] = len(notes)
+			}
+			refs = append(refs, fmt.Sprint(number[n]))
+		}
+		verdict := c.Verdict
+		if len(refs) > 0 {
+			verdict += " [" + strings.Join(refs, ", ") + "]"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", c.Paper, c.Measured, verdict)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+	}
+	for i, n := range notes {
+		fmt.Fprintf(w, "%d. %s%s.\n", i+1, strings.ToUpper(n[:1]), n[1:])
 	}
 }

@@ -33,18 +33,19 @@ func TestJudgePair(t *testing.T) {
 		{"one seed each", row(1, 6.58, 0, 0.5, 0), row(1, 6.62, 0, 0.4, 0), "holds"},
 		{"one seed on a side: no spread", row(2, 6.58, 0.5, 0.5, 0.3), row(1, 6.62, 0, 0.4, 0), "holds"},
 	} {
-		got := judgePair(tc.a, tc.b, seenEM)
-		if !strings.HasPrefix(got, tc.want) || !strings.Contains(got, "above uniform guessing") {
-			t.Errorf("%s: judgePair = %q, want prefix %q and the guessing note", tc.name, got, tc.want)
+		got, notes := judgePair(tc.a, tc.b, seenEM)
+		all := strings.Join(notes, "; ")
+		if !strings.HasPrefix(got, tc.want) || !strings.Contains(all, "above uniform guessing") {
+			t.Errorf("%s: judgePair = %q, notes %q; want prefix %q and the guessing note", tc.name, got, notes, tc.want)
 		}
-		if single := tc.a.Seeds < 2 || tc.b.Seeds < 2; strings.Contains(got, "one seed only") != single {
-			t.Errorf("%s: judgePair = %q: the one-seed warning should appear exactly when a side has one seed", tc.name, got)
+		if single := tc.a.Seeds < 2 || tc.b.Seeds < 2; strings.Contains(all, "one seed only") != single {
+			t.Errorf("%s: judgePair notes %q: the one-seed warning should appear exactly when a side has one seed", tc.name, notes)
 		}
 	}
 	// Seen NLL is lower-is-better: a lower seen NLL counts for a.
 	a := Row{Seeds: 1, Mean: map[string]float64{heldNLL: 6.0, seenNLL: 1.0}, Std: map[string]float64{}}
 	b := Row{Seeds: 1, Mean: map[string]float64{heldNLL: 6.2, seenNLL: 3.0}, Std: map[string]float64{}}
-	if got := judgePair(a, b, seenNLL); !strings.HasPrefix(got, "holds") {
+	if got, _ := judgePair(a, b, seenNLL); !strings.HasPrefix(got, "holds") {
 		t.Errorf("judgePair on seen NLL 1.0 vs 3.0 = %q, want holds", got)
 	}
 }
@@ -63,8 +64,8 @@ func TestCapacityClaim(t *testing.T) {
 	if !strings.Contains(c.Verdict, "far below 2") || !strings.Contains(c.Verdict, "memory adds capacity: does not hold") {
 		t.Errorf("verdict %q: want far below 2 and no added capacity (memory recalls 0.6·240 < 0.75·240 people's seen facts)", c.Verdict)
 	}
-	if strings.Contains(c.Verdict, "0.00 ") || strings.Contains(c.Verdict, "one seed") {
-		t.Errorf("verdict %q: the peak must show its digits, and both rows have two seeds", c.Verdict)
+	if strings.Contains(c.Verdict, "0.00 ") || len(c.Notes) > 0 {
+		t.Errorf("verdict %q, notes %q: the peak must show its digits, and both rows have two seeds", c.Verdict, c.Notes)
 	}
 	rows[3].Mean[seenEM] = 0.9
 	if c := capacityClaims(rows)[0]; !strings.Contains(c.Verdict, "memory adds capacity: holds") {
@@ -74,5 +75,22 @@ func TestCapacityClaim(t *testing.T) {
 	rows[1].Std[seenEM], rows[3].Std[seenEM] = 0.2, 0.2
 	if c := capacityClaims(rows)[0]; !strings.Contains(c.Verdict, "memory adds capacity: within the seed spread") {
 		t.Errorf("verdict %q: 90%% vs 75%% seen EM with a spread of ±20 points is not a result", c.Verdict)
+	}
+}
+
+// TestWriteClaimsFootnotes: a note shared by several verdicts is written once,
+// below the table, and every verdict it qualifies refers to it by number.
+func TestWriteClaimsFootnotes(t *testing.T) {
+	var b strings.Builder
+	WriteClaims(&b, []Claim{
+		{Paper: "p1", Measured: "m1", Verdict: "holds", Notes: []string{"shared note", "one seed"}},
+		{Paper: "p2", Measured: "m2", Verdict: "does not hold", Notes: []string{"shared note"}},
+		{Paper: "p3", Measured: "m3", Verdict: "holds"},
+	})
+	want := "| claim of the paper | measured here | verdict |\n|---|---|---|\n" +
+		"| p1 | m1 | holds [1, 2] |\n| p2 | m2 | does not hold [1] |\n| p3 | m3 | holds |\n\n" +
+		"1. Shared note.\n2. One seed.\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

@@ -43,10 +43,10 @@ func pmInt(r Row, key string) string {
 	return fmt.Sprintf("%.0f", m)
 }
 
-// WriteMemorizeReport writes the memorize sweep's section of the report
+// memorizeSection writes the memorize sweep's section of the report
 // (Markdown) from its results files at preset: what each model stores, and
 // the paper's claims judged on the bits stored. Without results it says so.
-func WriteMemorizeReport(w io.Writer, resultsDir, preset string, seeds []int64) error {
+func memorizeSection(w io.Writer, resultsDir, preset string, seeds []int64) error {
 	if _, ok := memorizeScales[preset]; !ok {
 		fmt.Fprintf(w, "The memorize sweep has no %s preset (only tiny and small).\n", preset)
 		return nil
@@ -59,10 +59,13 @@ func WriteMemorizeReport(w io.Writer, resultsDir, preset string, seeds []int64) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "## %s: %s preset\n\n", sw.Title, preset)
+	fmt.Fprintf(w, "%s. The paper: %s.\n\n", sw.Title, sw.Claim)
 	if len(runs) == 0 {
-		fmt.Fprintf(w, "No results yet under %s/memorize/%s; run `memlab sweep memorize --preset %s`.\n", resultsDir, preset, preset)
+		fmt.Fprintf(w, "No results yet (`memlab sweep memorize --preset %s`).\n", preset)
 		return nil
+	}
+	if err := writeFilesLine(w, sw, preset, runs); err != nil {
+		return err
 	}
 	rows := Aggregate(runs)
 	fmt.Fprintln(w, "| model | seeds | params | FLOPs/token | seen recall % | stored bits | bits/param | bits/param w/o emb. | held-out EM % |")
@@ -76,6 +79,10 @@ func WriteMemorizeReport(w io.Writer, resultsDir, preset string, seeds []int64) 
 	WriteClaims(w, MemorizeClaims(rows))
 	return nil
 }
+
+// maxFlatLossDrop is the largest fall of the training loss over the last
+// tenth of a run that still counts as flattened (2%).
+const maxFlatLossDrop = 0.02
 
 // bitsKey is the memorize sweep's measure of knowledge: the bits of the
 // facts a model holds by Allen-Zhu & Li's bound from the answer NLL.
@@ -97,20 +104,30 @@ func MemorizeClaims(rows []Row) []Claim {
 		}
 	}
 	var out []Claim
-	const regime = "Regime: the dense base runs out of capacity (recall well below 100% after ≥ 100 exposures)"
+	const regime = "Regime: the dense base runs out of capacity (recall well below 100% after ≥ 100 exposures while its training loss has flattened)"
 	dense, ok := get(facts, "dense")
 	if !ok {
 		return []Claim{notYet(regime)}
 	}
+	drop, hasDrop := dense.Mean["loss_drop_last_tenth"]
 	verdict := "reached"
-	if dense.Mean["train_qa_em"] >= 0.9 {
+	switch {
+	case dense.Mean["train_qa_em"] >= 0.9:
 		verdict = "not reached: the dense base recalls nearly every fact, so the sweep measures training, not capacity"
+	case !hasDrop:
+		verdict = "not known: the results files do not say whether the training loss flattened"
+	case drop > maxFlatLossDrop:
+		verdict = fmt.Sprintf("not reached: the dense base's training loss still fell %.1f%% in the last tenth of training, "+
+			"so it is bound by exposures, not capacity", 100*drop)
 	}
-	out = append(out, Claim{Paper: regime,
-		Measured: fmt.Sprintf("dense base: %s%% of %.0f facts recalled after %.0f exposures, %s bits stored of %.0f (%s bits/param)",
-			pm(dense, "train_qa_em", 100), dense.Mean["train_qa_n"], dense.Mean["exposures"], pmInt(dense, bitsKey),
-			dense.Mean["data_bits"], pm(dense, "bits_per_param", 1)),
-		Verdict: verdict + oneSeedNote(dense)})
+	measured := fmt.Sprintf("dense base: %s%% of %.0f facts recalled after %.0f exposures, %s bits stored of %.0f (%s bits/param)",
+		pm(dense, "train_qa_em", 100), dense.Mean["train_qa_n"], dense.Mean["exposures"], pmInt(dense, bitsKey),
+		dense.Mean["data_bits"], pm(dense, "bits_per_param", 1))
+	if hasDrop {
+		measured += fmt.Sprintf("; training loss fell %.1f%% in the last tenth", 100*drop)
+	}
+	out = append(out, Claim{Paper: regime, Measured: measured,
+		Verdict: verdict, Notes: oneSeedNote(dense)})
 
 	mem := memoryRows(facts)
 	const fig1 = "Fig. 1: at equal FLOPs, memory models store more facts as the memory grows"
@@ -198,7 +215,7 @@ func growthClaim(paper string, mem []Row, dense Row, key, what string) Claim {
 	case rho > 0.5 || c.better > 0:
 		v = "mixed (grows with size but not above the dense base, or the reverse)"
 	}
-	return Claim{Paper: paper, Measured: measured, Verdict: v + oneSeedNote(append([]Row{dense}, mem...)...)}
+	return Claim{Paper: paper, Measured: measured, Verdict: v, Notes: oneSeedNote(append([]Row{dense}, mem...)...)}
 }
 
 // pairClaim judges "a stores more bits than the row named b".
@@ -212,7 +229,7 @@ func pairClaim(paper string, a Row, b string, rows []Row) Claim {
 	return Claim{Paper: paper,
 		Measured: fmt.Sprintf("bits stored: %s %s vs %s %s (difference %+.0f, spread ±%.0f)",
 			a.Name, pmInt(a, bitsKey), b, pmInt(rb, bitsKey), c.diff, c.spread),
-		Verdict: v + oneSeedNote(a, rb)}
+		Verdict: v, Notes: oneSeedNote(a, rb)}
 }
 
 // pmG formats mean ± std with three significant digits.

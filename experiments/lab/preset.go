@@ -28,16 +28,17 @@ type Preset struct {
 
 // Presets returns the known presets by name.
 //
-//   - tiny: each run ≤ 3 minutes on 2 cores (tests, README, notebooks).
-//   - small: twice tiny's width, layers, people and training tokens; a dense
-//     run takes ~10 minutes on 2 cores, a memory run ~15, dense-x4 ~35
-//     (measured: the dim-128 4-layer base trains at ~1,000 tokens/s here).
+//   - tiny: minutes per run on 2 cores (tests, README, notebooks).
+//   - small: twice tiny's width, layers, people and training tokens, sized
+//     to what 2 cores train in minutes to half an hour per run.
 //   - gpu134m, gpu373m: bases sized like the paper's 134M and 373M models
 //     (for GOMLX_BACKEND=xla:cuda); far too slow for a CPU.
+//
+// Measured run times: docs/performance.md.
 func Presets() map[string]Preset {
 	tiny := Preset{
 		Name:        "tiny",
-		Description: "2-layer dim-64 model, 120 people, ~1-3 min per run on 2 cores",
+		Description: "2-layer dim-64 model, 120 people, 250 steps of 1024 tokens",
 		Model:       lm.Config{Dim: 64, Layers: 2, Heads: 4, SeqLen: 64, TiedEmbeddings: true, Model: lm.KindDense},
 		Memory:      memlayer.Config{Heads: 4, KNN: 8, NKeys: 32, KDim: 64, QueryBias: true},
 		Train:       trainConfig(250, 16, 64, 3e-3, 25, 250),
@@ -45,7 +46,7 @@ func Presets() map[string]Preset {
 	}
 	small := Preset{
 		Name:        "small",
-		Description: "4-layer dim-128 model, 240 people, ~10-35 min per run on 2 cores",
+		Description: "4-layer dim-128 model, 240 people, 500 steps of 1024 tokens",
 		Model:       lm.Config{Dim: 128, Layers: 4, Heads: 4, SeqLen: 64, TiedEmbeddings: true, Model: lm.KindDense},
 		Memory:      memlayer.Config{Heads: 4, KNN: 16, NKeys: 64, KDim: 128, QueryBias: true},
 		Train:       trainConfig(500, 16, 64, 2e-3, 50, 250),
@@ -73,10 +74,9 @@ func trainConfig(steps, batch, seqLen int, lr float64, warmup, evalEvery int) tr
 	c.EvalEvery, c.CheckpointEvery = evalEvery, evalEvery
 	c.ValueLR = lr // the value-LR ablation varies the ratio; the paper uses 10× the base rate
 	c.MaxAnswerTokens = 12
-	// Every preset trains for many epochs over a small corpus: with the
-	// documents packed once, models memorised whole windows and answered
-	// questions confidently wrong (tiny dense, seed 1: held-out answer NLL
-	// 10.15 nats packed once, 6.46 repacked every epoch).
+	// Every preset trains for many epochs over a small corpus, where windows
+	// packed once get memorised whole (data/repack.go; what it changed:
+	// docs/training-history.md).
 	c.ShuffleDocuments = true
 	return c
 }

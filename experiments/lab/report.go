@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -15,12 +16,16 @@ import (
 	"github.com/memlayers/memlayers/experiments/results"
 )
 
+// ErrTooFewRuns matches (errors.Is) the error of PlotSweep and SweepCharts when the finished runs are
+// not enough to draw a chart yet (e.g. a scaling sweep without any memory run).
+var ErrTooFewRuns = errors.New("lab: too few finished runs to plot")
+
 // PlotSweep draws a sweep's charts from its results (never from in-memory
 // training state) and writes PNG and SVG files under dir. It returns the PNG
 // paths.
 func PlotSweep(s Sweep, runs []*results.Run, dir string) ([]string, error) {
 	if len(runs) == 0 {
-		return nil, fmt.Errorf("lab: sweep %s has no results to plot yet", s.Name)
+		return nil, tooFewRuns(fmt.Sprintf("lab: sweep %s has no results to plot yet", s.Name))
 	}
 	rows := Aggregate(runs)
 	charts, err := SweepCharts(s, rows)
@@ -74,6 +79,12 @@ func SweepCharts(s Sweep, rows []Row) ([]Chart, error) {
 	return charts, err
 }
 
+// tooFewRuns says why a chart cannot be drawn yet; it matches ErrTooFewRuns.
+type tooFewRuns string
+
+func (e tooFewRuns) Error() string        { return string(e) }
+func (e tooFewRuns) Is(target error) bool { return target == ErrTooFewRuns }
+
 func find(rows []Row, name string) (Row, bool) {
 	for _, r := range rows {
 		if r.Name == name {
@@ -112,7 +123,7 @@ func scalingCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
 		return h
 	}
 	if len(mem) == 0 {
-		return nil, fmt.Errorf("lab: scaling sweep has no memory runs yet")
+		return nil, tooFewRuns("lab: scaling sweep has no memory runs yet")
 	}
 	nll, err := plot.Line(plot.LineSpec{
 		Title:  "Answer NLL vs memory size" + preset,

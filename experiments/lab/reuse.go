@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/memlayers/memlayers/experiments/results"
 )
@@ -27,18 +28,28 @@ var identityKeys = []string{"preset", "model", "train", "tokenizer", "dataset", 
 var identityLabels = map[string]string{"preset": "preset", "model": "model config", "train": "training config",
 	"tokenizer": "tokenizer", "dataset": "dataset size", "dataset_name": "dataset", "eval": "evaluation settings"}
 
-// configRecord is the config a run records in its results file.
+// configRecord is the config a run records in its results file (its dataset
+// named as recordedDataset names it).
 func (p *Plan) configRecord() map[string]any {
-	dataset := p.Spec.Dataset
-	if dataset == "" {
-		dataset = "bios"
+	spec := p.Spec
+	if spec.Dataset != "" {
+		spec.Dataset = p.recordedDataset()
 	}
 	return map[string]any{
-		"spec": p.Spec, "preset": p.Preset.Name, "model": p.Model, "train": p.Train,
-		"tokenizer": p.Tokenizer.Name(), "dataset": p.Dataset.Stats(), "dataset_name": dataset,
+		"spec": spec, "preset": p.Preset.Name, "model": p.Model, "train": p.Train,
+		"tokenizer": p.Tokenizer.Name(), "dataset": p.Dataset.Stats(), "dataset_name": p.recordedDataset(),
 		"eval": map[string]int{"qa_limit": p.Preset.EvalQALimit, "val_windows": len(p.ValWindows)},
 	}
 }
+
+// retiredFields are config fields that no longer exist and never changed a
+// run when they held this value: files that recorded them keep their
+// identity. The memory layer's own value learning rate (always 0 in
+// recorded runs) moved to the training config, the one place for it.
+var retiredFields = []struct {
+	key, field string
+	value      any
+}{{"model", "memory.value_lr", 0.0}}
 
 // identityFields returns the compacted JSON of each identity key present in
 // a recorded config; identity and staleKeys both compare these.
@@ -47,19 +58,64 @@ func identityFields(config json.RawMessage) (map[string]string, error) {
 	if err := json.Unmarshal(config, &fields); err != nil {
 		return nil, fmt.Errorf("lab: recorded config: %w", err)
 	}
+	for _, r := range retiredFields {
+		if raw, ok := fields[r.key]; ok {
+			fields[r.key] = dropRetired(raw, strings.Split(r.field, "."), r.value)
+		}
+	}
 	out := make(map[string]string, len(identityKeys))
 	for _, k := range identityKeys {
 		v, found := fields[k]
 		if !found {
 			continue
 		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, v); err != nil {
+		canon, err := canonicalJSON(v)
+		if err != nil {
 			return nil, fmt.Errorf("lab: recorded config %q: %w", k, err)
 		}
-		out[k] = buf.String()
+		out[k] = canon
 	}
 	return out, nil
+}
+
+// dropRetired removes the field at path from a JSON object when it holds
+// value (the JSON is returned unchanged otherwise).
+func dropRetired(raw json.RawMessage, path []string, value any) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return raw
+	}
+	sub, ok := obj[path[0]]
+	if !ok {
+		return raw
+	}
+	if len(path) > 1 {
+		obj[path[0]] = dropRetired(sub, path[1:], value)
+	} else {
+		var v any
+		if err := json.Unmarshal(sub, &v); err != nil || v != value {
+			return raw
+		}
+		delete(obj, path[0])
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// canonicalJSON re-encodes a JSON value with object keys sorted, so that
+// two encodings of one config compare equal whatever their key order.
+func canonicalJSON(raw json.RawMessage) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(v)
+	return string(out), err
 }
 
 // identity is the canonical JSON of a config's identity keys; ok is false

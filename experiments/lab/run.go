@@ -20,8 +20,20 @@ type Options struct {
 	Progress      io.Writer // progress lines (nil: silent)
 	CheckpointDir string    // "" disables checkpoints
 	Resume        bool
-	Experiment    string // recorded in the results file ("train", "scaling", …)
-	RepoDir       string // for the git commit in the provenance ("" = current dir)
+	// EvalOnly evaluates the newest checkpoint in CheckpointDir without training (train.Trainer.Evaluate).
+	EvalOnly   bool
+	Experiment string // recorded in the results file ("train", "scaling", …)
+	RepoDir    string // for the git commit in the provenance ("" = current dir)
+}
+
+// recordedDataset names the plan's data as results files record it: "bios"
+// (the default), a real-facts name, or "tsv:PATH" with PATH relative to the
+// repository root, never a path of the machine that made the file.
+func (p *Plan) recordedDataset() string {
+	if p.Spec.Dataset == "" {
+		return "bios"
+	}
+	return results.RecordedDataset(".", p.Spec.Dataset)
 }
 
 // Run trains and evaluates one spec and returns its filled results record.
@@ -34,8 +46,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		}
 	}()
 	cfg := plan.Model
-	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
-	tr, err := train.New(b, modelFn, plan.Train, plan.Tokenizer, plan.Dataset)
+	tr, err := NewTrainer(b, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +56,7 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	}
 	run = &results.Run{Experiment: experiment, Name: plan.Spec.Label()}
 	run.Start(opts.RepoDir)
+	run.Dataset = plan.recordedDataset()
 	acc := lm.Count(cfg)
 	record := plan.configRecord()
 	record["accounting"] = acc
@@ -52,8 +64,12 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		return nil, err
 	}
 	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "%s: %s model, %s params (%s memory values), %s params read and %s FLOPs per token; %s\n",
-			plan.Spec.Label(), cfg.Model, human(acc.TotalParams), human(acc.MemoryValueParams),
+		where := ""
+		if plan.Train.MemoryPath != "" {
+			where = fmt.Sprintf(", memory layers on the %s path", plan.Train.MemoryPath)
+		}
+		fmt.Fprintf(opts.Progress, "%s: %s model%s, %s params (%s memory values), %s params read and %s FLOPs per token; %s\n",
+			plan.Spec.Label(), cfg.Model, where, human(acc.TotalParams), human(acc.MemoryValueParams),
 			human(acc.ActiveParamsPerToken), human(acc.FLOPsPerToken), plan.Dataset.Stats())
 	}
 	topts := train.Options{
@@ -63,7 +79,11 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	if plan.Spec.Exposures > 0 {
 		topts.NoBuiltinEval, topts.EvalFn = true, capacityEval(plan)
 	}
-	_, err = tr.Run(ctx, topts)
+	if opts.EvalOnly {
+		_, err = tr.Evaluate(ctx, topts)
+	} else {
+		_, err = tr.Run(ctx, topts)
+	}
 	if err != nil {
 		return run, err
 	}
@@ -73,12 +93,29 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	run.Final["memory_value_params"] = float64(acc.MemoryValueParams)
 	if plan.Spec.Exposures > 0 {
 		capacityMetrics(plan, acc, run.Final)
+		if drop, ok := lossDropLastTenth(run); ok {
+			run.Final["loss_drop_last_tenth"] = drop
+		}
 	} else if bits, ok := storedBits(plan, run.Final); ok {
 		run.Final["stored_bits"] = bits
 		run.Final["bits_per_param"] = bits / float64(acc.TotalParams)
 	}
 	run.Finish()
 	return run, nil
+}
+
+// NewTrainer prepares the plan's model for training on its memory path (nothing is compiled yet).
+func NewTrainer(b compute.Backend, plan *Plan) (*train.Trainer, error) {
+	cfg := plan.Model
+	modelFn := func(scope *model.Scope, tokens *Node) (*Node, *Node) { return lm.Forward(scope, cfg, tokens) }
+	var split *lm.SplitModel
+	if plan.Train.MemoryPath == train.PathHost {
+		var err error
+		if split, err = cfg.Split(); err != nil {
+			return nil, err
+		}
+	}
+	return train.NewSplit(b, modelFn, split, plan.Train, plan.Tokenizer, plan.Dataset)
 }
 
 // human formats a count as 1.2k, 3.4M, 5.6G.

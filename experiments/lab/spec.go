@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/memlayers/memlayers/experiments/lm"
+	"github.com/memlayers/memlayers/experiments/train"
 	"github.com/memlayers/memlayers/memlayer"
 )
 
@@ -42,6 +43,14 @@ type Spec struct {
 	KDim       int `json:"k_dim,omitempty"`       // memory key dimension override
 	BatchSize  int `json:"batch_size,omitempty"`  // training batch override
 	SeqLen     int `json:"seq_len,omitempty"`     // training window (and model context) override
+	// MemoryPath is where memory layers run (train.PathGraph or train.PathHost); empty means the default
+	// for the model (DefaultMemoryPath with the pure-Go backend). Models without a host path (dense, MoE,
+	// PEER) always run on the graph path.
+	MemoryPath string `json:"memory_path,omitempty"`
+	// CheckpointEvery overrides how often a run checkpoints (0: the preset's, at most its steps).
+	CheckpointEvery int `json:"checkpoint_every,omitempty"`
+	// LenientTSV skips the bad lines of a tsv: dataset instead of failing (data.TSVOptions.Lenient).
+	LenientTSV bool `json:"lenient_tsv,omitempty"`
 }
 
 // Validate rejects negative overrides and unknown scaling modes (zero means
@@ -54,7 +63,7 @@ func (s Spec) Validate() error {
 	}{{"steps", s.Steps}, {"people", s.People}, {"n_keys", s.NKeys}, {"knn", s.KNN}, {"mem_heads", s.MemHeads},
 		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts},
 		{"exposures", s.Exposures}, {"value_words", s.ValueWords}, {"k_dim", s.KDim}, {"batch_size", s.BatchSize},
-		{"seq_len", s.SeqLen}} {
+		{"seq_len", s.SeqLen}, {"checkpoint_every", s.CheckpointEvery}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Sprintf("lab: %s=%d: must be >= 0 (0 means the preset's value)", f.name, f.v))
 		}
@@ -68,10 +77,41 @@ func (s Spec) Validate() error {
 	if s.DenseScale > 0 && s.Model != "" && s.Model != lm.KindDense {
 		errs = append(errs, fmt.Sprintf("lab: dense_scale=%g: only for the dense model, not %s", s.DenseScale, s.Model))
 	}
+	switch s.MemoryPath {
+	case "", train.PathGraph:
+	case train.PathHost:
+		if !HasHostPath(s.Model) {
+			errs = append(errs, fmt.Sprintf("lab: memory_path=host: model %s has no memory layers to run on the host path (memory, memory+ and peer do); use memory_path=graph", s.modelOrDense()))
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("lab: memory_path=%q: must be graph or host", s.MemoryPath))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// modelOrDense is the spec's model, dense when unset.
+func (s Spec) modelOrDense() lm.Kind {
+	if s.Model == "" {
+		return lm.KindDense
+	}
+	return s.Model
+}
+
+// HasHostPath reports whether models of kind can train on the host path: those with memory layers
+// (memory, memory+, peer). Dense and MoE models train on the graph path.
+func HasHostPath(kind lm.Kind) bool { return kind.IsMemory() }
+
+// DefaultMemoryPath is the path a model of kind trains on when a spec does not say: the host path for
+// models that have one on the pure-Go backend (where in-graph value tables are slow), else the graph path
+// (XLA/GPU backends, and models without a host path).
+func DefaultMemoryPath(kind lm.Kind, goBackend bool) string {
+	if goBackend && HasHostPath(kind) {
+		return train.PathHost
+	}
+	return train.PathGraph
 }
 
 // Label is a short human-readable name of the run.
@@ -113,8 +153,25 @@ func (s Spec) memoryConfig(p Preset) memlayer.Config {
 	if s.KDim > 0 {
 		m.KDim = s.KDim
 	}
-	if m.KNN > m.NKeys {
+	if m.KNN > m.NKeys { // only the preset's knn: checkKNN refuses a larger explicit one
 		m.KNN = m.NKeys
 	}
 	return m
+}
+
+// checkKNN refuses an explicit knn above n_keys (each memory head keeps its top knn scores of each
+// half-key's n_keys, so it cannot pick more) and returns a warning when the preset's knn is lowered to a
+// smaller explicit n_keys.
+func (s Spec) checkKNN(p Preset) (warning string, err error) {
+	nKeys := p.Memory.NKeys
+	if s.NKeys > 0 {
+		nKeys = s.NKeys
+	}
+	switch {
+	case s.KNN > nKeys:
+		return "", fmt.Errorf("lab: knn=%d: must be <= n_keys=%d (each head picks its knn best of n_keys scores per half-key); lower knn or raise n_keys", s.KNN, nKeys)
+	case s.KNN == 0 && p.Memory.KNN > nKeys && s.Model != lm.KindDense:
+		return fmt.Sprintf("knn lowered from the preset's %d to n_keys=%d (a head cannot pick more slots than n_keys)", p.Memory.KNN, nKeys), nil
+	}
+	return "", nil
 }

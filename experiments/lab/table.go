@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/memlayers/memlayers/experiments/results"
@@ -75,19 +76,40 @@ func meanStd(v []float64) (float64, float64) {
 	return m, math.Sqrt(ss / float64(len(v)-1))
 }
 
-// WriteTable prints the paper's columns for each configuration.
+// WriteTable prints the paper's columns for each configuration, aligned for
+// a terminal.
 func WriteTable(w io.Writer, runs []*results.Run) {
-	rows := Aggregate(runs)
+	header, cells := tableCells(Aggregate(runs))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tseeds\tparams\tread/token\tFLOPs/token\theld-out EM %\tF1 %\tanswer NLL\tseen EM %\ttext NLL\twall s\t")
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, row := range cells {
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	tw.Flush()
+}
+
+// WriteMarkdownTable prints the same table as WriteTable in Markdown.
+func WriteMarkdownTable(w io.Writer, runs []*results.Run) {
+	header, cells := tableCells(Aggregate(runs))
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+	for _, row := range cells {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+}
+
+// tableCells are the paper's columns (parameters, compute, held-out and seen
+// QA, text NLL) for each configuration, as mean±std over its seeds.
+func tableCells(rows []Row) (header []string, cells [][]string) {
+	header = []string{"model", "seeds", "params", "read/token", "FLOPs/token", "held-out EM %", "F1 %", "answer NLL",
+		"seen EM %", "text NLL", "wall s"}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", r.Name, r.Seeds,
+		cells = append(cells, []string{r.Name, fmt.Sprint(r.Seeds),
 			human(int64(r.Mean["total_params"])), human(int64(r.Mean["active_params_per_token"])),
 			human(int64(r.Mean["flops_per_token"])),
 			pm(r, "eval_qa_em", 100), pm(r, "eval_qa_f1", 100), pm(r, "eval_qa_nll", 1),
-			pm(r, "train_qa_em", 100), pm(r, "val_nll", 1), r.Mean["wall_seconds"])
+			pm(r, "train_qa_em", 100), pm(r, "val_nll", 1), fmt.Sprintf("%.0f", r.Mean["wall_seconds"])})
 	}
-	tw.Flush()
+	return header, cells
 }
 
 // pm formats mean ± std (std only when there are several seeds).

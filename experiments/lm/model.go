@@ -63,59 +63,130 @@ func Forward(scope *model.Scope, cfg Config, tokens *Node) (logits, aux *Node) {
 	if err := cfg.Validate(); err != nil {
 		exceptions.Panicf("%v", err)
 	}
-	g := tokens.Graph()
 	if tokens.Rank() != 2 || !tokens.DType().IsInt() {
 		exceptions.Panicf("lm.Forward: tokens must be [batch, seq] integers, got %s", tokens.Shape())
 	}
-	b, t := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
-	if t > cfg.SeqLen {
+	if t := tokens.Shape().Dimensions[1]; t > cfg.SeqLen {
 		exceptions.Panicf("lm.Forward: sequence length %d exceeds seq_len=%d", t, cfg.SeqLen)
 	}
-	d := cfg.Dim
-	dtype := dtypes.Float32
-	residualStd := 1 / math.Sqrt(2*float64(cfg.Layers))
+	d := newDecoder(scope, cfg, tokens.Graph(), tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1])
+	d.embed(tokens)
+	for i := range cfg.Layers {
+		d.attention(i)
+		d.feedForward(i)
+	}
+	return d.head(), d.meanAux()
+}
 
-	embScope := scope.In(ScopeEmbedding)
-	emb := normalVar(embScope, VarEmbedding, 1/math.Sqrt(float64(d)), cfg.Vocab, d).NodeValue(g)
-	h := Gather(emb, InsertAxes(ConvertDType(tokens, dtypes.Int32), -1)) // [B, T, d]
+// decoder builds the residual stream h of a [B, T] batch in one graph, block
+// by block: Forward builds every block, each piece of a SplitModel a run of them.
+type decoder struct {
+	scope       *model.Scope
+	cfg         Config
+	g           *Graph
+	b, t        int
+	residualStd float64
+	cos, sin    *Node // rotary tables [1, T, 1, headDim/2]
+	mask        *Node // causal bias [1, 1, T, T]
+	memCfg      memlayer.Config
+	emb         *Node                // the embedding table, once used
+	layers      map[int]*model.Scope // each layer's scope, once entered
+	h           *Node                // the residual stream [B, T, Dim]
+	aux         *Node                // sum of the MoE layers' balance losses
+}
 
+// newDecoder prepares the constants of a [b, t] batch in g, for a model whose
+// variables live under scope.
+func newDecoder(scope *model.Scope, cfg Config, g *Graph, b, t int) *decoder {
 	memCfg := cfg.LayerMemoryConfig()
 	if cfg.Model == KindMemoryPlus && memCfg.ValuesScope == "" {
 		memCfg.ValuesScope = model.JoinPath(scope.Scope(), DefaultValuesScope)
 	}
 	cos, sin := ropeTables(g, t, cfg.HeadDim(), cfg.Rope())
-	mask := causalBias(g, t)
-	aux = ScalarZero(g, dtype)
-	for i := range cfg.Layers {
-		ls := scope.In(layerFmt, i)
-		x := rmsNorm(ls.In(ScopeAttnNorm), h, cfg.Eps())
-		h = Add(h, attention(ls.In(ScopeAttn), cfg, x, cos, sin, mask, residualStd))
-		x = rmsNorm(ls.In(ScopeFFNNorm), h, cfg.Eps())
-		var y *Node
-		switch {
-		case cfg.IsMemoryLayer(i):
-			y = memlayer.Layer(ls.In(ScopeMemory), x, memCfg)
-		case cfg.Model == KindMoE:
-			var layerAux *Node
-			y, layerAux = moe(ls.In(ScopeFFN), cfg, x, residualStd)
-			aux = Add(aux, layerAux)
-		default:
-			y = swiGLU(ls.In(ScopeFFN), x, cfg.Hidden(), residualStd)
-		}
-		h = Add(h, y)
+	return &decoder{scope: scope, cfg: cfg, g: g, b: b, t: t,
+		residualStd: 1 / math.Sqrt(2*float64(cfg.Layers)),
+		cos:         cos, sin: sin, mask: causalBias(g, t), memCfg: memCfg,
+		layers: map[int]*model.Scope{}, aux: ScalarZero(g, dtypes.Float32)}
+}
+
+// embedding is the token embedding table [Vocab, Dim], also the output head
+// when embeddings are tied.
+func (d *decoder) embedding() *Node {
+	if d.emb == nil {
+		d.emb = normalVar(d.scope.In(ScopeEmbedding), VarEmbedding, 1/math.Sqrt(float64(d.cfg.Dim)), d.cfg.Vocab, d.cfg.Dim).NodeValue(d.g)
 	}
-	if cfg.Model == KindMoE {
-		aux = DivScalar(aux, float64(cfg.Layers))
+	return d.emb
+}
+
+// layer is layer i's scope ("layer_03").
+func (d *decoder) layer(i int) *model.Scope {
+	if d.layers[i] == nil {
+		d.layers[i] = d.scope.In(layerFmt, i)
 	}
-	h = rmsNorm(scope.In(ScopeFinalNorm), h, cfg.Eps())
-	if cfg.TiedEmbeddings {
-		logits = Einsum("btd,vd->btv", h, emb)
+	return d.layers[i]
+}
+
+// embed starts the residual stream from tokens [B, T].
+func (d *decoder) embed(tokens *Node) {
+	d.h = Gather(d.embedding(), InsertAxes(ConvertDType(tokens, dtypes.Int32), -1)) // [B, T, Dim]
+}
+
+// attention adds layer i's attention block: h += Attn(RMSNorm(h)).
+func (d *decoder) attention(i int) {
+	ls := d.layer(i)
+	x := rmsNorm(ls.In(ScopeAttnNorm), d.h, d.cfg.Eps())
+	d.h = Add(d.h, attention(ls.In(ScopeAttn), d.cfg, x, d.cos, d.sin, d.mask, d.residualStd))
+}
+
+// ffnInput is RMSNorm(h) with layer i's feed-forward norm, the input of its
+// feed-forward (or memory) block.
+func (d *decoder) ffnInput(i int) *Node {
+	return rmsNorm(d.layer(i).In(ScopeFFNNorm), d.h, d.cfg.Eps())
+}
+
+// memoryScope is the scope of layer i's memory block.
+func (d *decoder) memoryScope(i int) *model.Scope { return d.layer(i).In(ScopeMemory) }
+
+// feedForward adds layer i's feed-forward block: h += FFN(RMSNorm(h)), where
+// FFN is a SwiGLU, an MoE or, on placed layers, a memory layer.
+func (d *decoder) feedForward(i int) {
+	x := d.ffnInput(i)
+	ls := d.layer(i)
+	var y *Node
+	switch {
+	case d.cfg.IsMemoryLayer(i):
+		y = memlayer.Layer(d.memoryScope(i), x, d.memCfg)
+	case d.cfg.Model == KindMoE:
+		var layerAux *Node
+		y, layerAux = moe(ls.In(ScopeFFN), d.cfg, x, d.residualStd)
+		d.aux = Add(d.aux, layerAux)
+	default:
+		y = SwiGLU(ls.In(ScopeFFN), x, d.cfg.Hidden(), d.residualStd)
+	}
+	d.h = Add(d.h, y)
+}
+
+// head applies the final norm and the output head: logits [B, T, Vocab].
+func (d *decoder) head() *Node {
+	h := rmsNorm(d.scope.In(ScopeFinalNorm), d.h, d.cfg.Eps())
+	var logits *Node
+	if d.cfg.TiedEmbeddings {
+		logits = Einsum("btd,vd->btv", h, d.embedding())
 	} else {
-		head := normalVar(scope.In(ScopeOutput), VarHead, 1/math.Sqrt(float64(d)), d, cfg.Vocab).NodeValue(g)
+		head := normalVar(d.scope.In(ScopeOutput), VarHead, 1/math.Sqrt(float64(d.cfg.Dim)), d.cfg.Dim, d.cfg.Vocab).NodeValue(d.g)
 		logits = linear(h, head)
 	}
-	logits.AssertDims(b, t, cfg.Vocab)
-	return logits, aux
+	logits.AssertDims(d.b, d.t, d.cfg.Vocab)
+	return logits
+}
+
+// meanAux is the mean over MoE layers of their balance losses (zero for
+// other kinds).
+func (d *decoder) meanAux() *Node {
+	if d.cfg.Model == KindMoE {
+		return DivScalar(d.aux, float64(d.cfg.Layers))
+	}
+	return d.aux
 }
 
 // linear multiplies x [..., in] by w [in, out] as one 2-D matrix product.
@@ -204,8 +275,11 @@ func attention(scope *model.Scope, cfg Config, x, cos, sin, mask *Node, residual
 	return linear(out, proj(VarWO, std*residualStd))
 }
 
-// swiGLU is W2(silu(W1 x) ⊙ W3 x).
-func swiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64) *Node {
+// SwiGLU is LLaMA's feed-forward block, W2(silu(W1 x) ⊙ W3 x) without biases, on x [..., d] with a
+// hidden width hidden: the block a memory layer replaces. W1 and W3 are initialised N(0, 1/√d), W2
+// N(0, residualStd/√hidden). (Not to be confused with Memory+'s "swilu" gate, memlayer.Config.SwiLU,
+// which multiplies a memory's bag by silu(W1 x).)
+func SwiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64) *Node {
 	g := x.Graph()
 	d := x.Shape().Dimensions[x.Rank()-1]
 	w1 := normalVar(scope, VarExpertsW1, 1/math.Sqrt(float64(d)), d, hidden).NodeValue(g)

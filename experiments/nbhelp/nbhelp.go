@@ -6,7 +6,6 @@
 package nbhelp
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,26 +70,13 @@ func NeedsRun(rerun bool, paths ...string) bool {
 func RepoRoot() (string, error) {
 	start := os.Getenv("GONB_DIR")
 	if start == "" {
-		var err error
-		if start, err = os.Getwd(); err != nil {
-			return "", fmt.Errorf("nbhelp: %w", err)
-		}
+		start = "."
 	}
-	dir, err := filepath.Abs(start)
+	root, err := results.RepoRoot(start)
 	if err != nil {
-		return "", fmt.Errorf("nbhelp: %w", err)
+		return "", fmt.Errorf("nbhelp: %w; open the notebooks from the repository's notebooks/ folder", err)
 	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module "+modulePath)) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("nbhelp: no go.mod of %s in %s or above it; open the notebooks from the repository's notebooks/ folder", modulePath, start)
-		}
-		dir = parent
-	}
+	return root, nil
 }
 
 // Out joins parts onto the output root: $MEMLAB_NOTEBOOK_OUTPUT if set, else the repository root.
@@ -121,8 +107,16 @@ func SavePlot(p *gplot.Plot, name string, widthIn, heightIn float64) ([]byte, er
 	return os.ReadFile(pngPath)
 }
 
-// WriteJSON writes v to path (replacing it); ReadJSON reads it back.
-func WriteJSON(path string, v any) error { return results.WriteJSON(path, v, true) }
+// WriteJSON writes v to path (replacing it); ReadJSON reads it back. A document that carries a
+// [results.Provenance] (a results.Run, or a struct that embeds one) is refused when it is incomplete.
+func WriteJSON(path string, v any) error {
+	if p, ok := v.(interface{ CheckProvenance() error }); ok {
+		if err := p.CheckProvenance(); err != nil {
+			return fmt.Errorf("nbhelp: %s: %w", path, err)
+		}
+	}
+	return results.WriteJSON(path, v, true)
+}
 
 // ReadJSON decodes the JSON file at path into a T.
 func ReadJSON[T any](path string) (T, error) {
@@ -137,6 +131,23 @@ func ReadJSON[T any](path string) (T, error) {
 	return v, nil
 }
 
+// RecallDataset names the recall task's data in results files: random (pattern → label) pairs generated
+// from the seed.
+const RecallDataset = "recall"
+
+// Provenance is the provenance of a notebook's own results document (one that is not a [results.Run]):
+// seed, dataset (a "tsv:PATH" recorded relative to the repository), backend b, this machine and the
+// repository's commit.
+func Provenance(b compute.Backend, seed int64, dataset string) (results.Provenance, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return results.Provenance{}, err
+	}
+	p := results.Provenance{Seed: seed, Dataset: results.RecordedDataset(root, dataset), Backend: backend.Describe(b),
+		Machine: results.CurrentMachine(), Git: results.CurrentGit(root)}
+	return p, p.CheckProvenance()
+}
+
 // RecallRun records a finished recall run as a results file: its config, every evaluation (accuracy and
 // mean training loss; "tokens" counts the pairs seen), and final accuracy, chance and slot usage.
 func RecallRun(experiment, name string, b compute.Backend, res *recall.Result) (*results.Run, error) {
@@ -147,11 +158,12 @@ func RecallRun(experiment, name string, b compute.Backend, res *recall.Result) (
 	if err != nil {
 		return nil, err
 	}
-	r := &results.Run{Experiment: experiment, Name: name, Seed: res.Config.Seed, Backend: backend.Describe(b)}
+	r := &results.Run{Experiment: experiment, Name: name}
 	if err := r.SetConfig(res.Config); err != nil {
 		return nil, err
 	}
 	r.Start(root)
+	r.Seed, r.Dataset, r.Backend = res.Config.Seed, RecallDataset, backend.Describe(b)
 	r.StartedAt = r.StartedAt.Add(-time.Duration(res.Seconds * float64(time.Second)))
 	for _, p := range res.Points {
 		r.AddEval(p.Step, int64(p.Step)*int64(res.Config.Batch), map[string]float64{"accuracy": p.Accuracy, "loss": p.Loss})

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/results"
 )
 
@@ -13,8 +14,10 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "results-example")
 	defer os.RemoveAll(dir)
 
-	run := &results.Run{Experiment: "memory-scaling", Name: "dense", Seed: 1}
+	run := &results.Run{Experiment: "memory-scaling", Name: "dense"}
 	run.Start(".") // machine, git commit, start time
+	run.Seed, run.Dataset = 1, "bios"
+	run.Backend = backend.Info{Spec: "go", Name: "Go Backend", NumDevices: 1} // backend.Describe(b) in a real run
 	_ = run.SetConfig(map[string]int{"dim": 128})
 	run.AddEval(100, 204800, map[string]float64{"val_nll": 4.1})
 	run.Final = map[string]float64{"val_nll": 3.9}

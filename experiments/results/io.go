@@ -11,32 +11,40 @@ import (
 	"strings"
 )
 
-// Write saves r as indented JSON at path; see [WriteJSON] for the guarantees.
+// Write saves r as indented JSON at path; see [WriteJSON] for the guarantees. A run whose provenance is
+// incomplete is an error and nothing is written: every results file must say where its numbers came from.
 func Write(path string, r *Run, overwrite bool) error {
 	if r == nil {
 		return fmt.Errorf("results: %s: nil run", path)
 	}
+	if err := r.CheckProvenance(); err != nil {
+		return fmt.Errorf("results: %s: %w", path, err)
+	}
 	return WriteJSON(path, r, overwrite)
 }
 
-// WriteJSON saves v as indented JSON at path, creating missing directories.
+// WriteJSON saves v as indented JSON at path, creating missing directories; see [WriteFile] for the
+// guarantees. If v cannot be encoded nothing on disk changes.
+func WriteJSON(path string, v any, overwrite bool) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: %s: encoding JSON: %w", path, err)
+	}
+	return WriteFile(path, append(data, '\n'), overwrite)
+}
+
+// WriteFile saves data at path, creating missing directories.
 //
 // The write is atomic: the bytes go to a temporary file in the same directory, are flushed to disk, and
 // the file is then renamed into place, so an interrupted run never leaves a truncated results file that
 // would later break plotting. An existing file is an error unless overwrite is true, because a results file
-// may be the only copy of hours of training. If v cannot be encoded nothing on disk changes.
-func WriteJSON(path string, v any, overwrite bool) error {
+// may be the only copy of hours of training.
+func WriteFile(path string, data []byte, overwrite bool) error {
 	if !overwrite {
 		if _, err := os.Lstat(path); err == nil {
 			return existsError(path)
 		}
 	}
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("results: %s: encoding JSON: %w", path, err)
-	}
-	data = append(data, '\n')
-
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results: %w", err)
@@ -60,7 +68,6 @@ func WriteJSON(path string, v any, overwrite bool) error {
 	if err != nil {
 		return fmt.Errorf("results: writing %s: %w", path, err)
 	}
-
 	if overwrite {
 		err = os.Rename(tmpPath, path)
 	} else {
@@ -93,9 +100,19 @@ func publishNew(tmpPath, path string) error {
 	return nil
 }
 
-func existsError(path string) error {
-	return fmt.Errorf("results: %s already exists; pass --overwrite or choose another --out", path)
+// ErrExists matches (errors.Is) the error of a write that would replace an existing results file.
+var ErrExists = errors.New("results: file exists")
+
+func existsError(path string) error { return &existsErr{path} }
+
+// existsErr names the results file that a write refused to replace.
+type existsErr struct{ path string }
+
+func (e *existsErr) Error() string {
+	return fmt.Sprintf("results: %s already exists; pass --overwrite or choose another --out", e.path)
 }
+
+func (e *existsErr) Is(target error) bool { return target == ErrExists }
 
 // syncDir flushes the directory entry of a rename; best effort, as not every OS or filesystem allows it.
 func syncDir(dir string) {

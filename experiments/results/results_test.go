@@ -2,6 +2,7 @@ package results
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,10 +19,10 @@ func sampleRun() *Run {
 	r := &Run{
 		Experiment: "memory-scaling",
 		Name:       "memory n_keys=128",
-		Seed:       42,
-		Backend:    backend.Info{Spec: "go:ops_sequential", Name: "Go Backend", Description: "d", NumDevices: 1},
-		Machine:    Machine{CPUModel: "cpu", Cores: 2, OS: "linux", Arch: "amd64", GoVersion: "go1.26"},
-		Git:        Git{Commit: "abc", Dirty: true},
+		Provenance: Provenance{Seed: 42, Dataset: "tsv:experiments/data/testdata/capitals.tsv",
+			Backend: backend.Info{Spec: "go:ops_sequential", Name: "Go Backend", Description: "d", NumDevices: 1},
+			Machine: Machine{CPUModel: "cpu", Cores: 2, OS: "linux", Arch: "amd64", GoVersion: "go1.26"},
+			Git:     Git{Commit: "abc", Dirty: true}},
 		StartedAt:  time.Date(2026, 11, 29, 10, 0, 0, 123456789, time.UTC),
 		FinishedAt: time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC),
 		Final:      map[string]float64{"val_nll": 3.25, "diverged": math.NaN(), "ppl": math.Inf(1)},
@@ -100,8 +101,8 @@ func TestWriteRefusesOverwriteAndLeavesNoTemp(t *testing.T) {
 	}
 	err := Write(path, sampleRun(), false)
 	want := "results: " + path + " already exists; pass --overwrite or choose another --out"
-	if err == nil || err.Error() != want {
-		t.Fatalf("got %v, want %q", err, want)
+	if err == nil || err.Error() != want || !errors.Is(err, ErrExists) {
+		t.Fatalf("got %v, want %q matching ErrExists", err, want)
 	}
 	if data, _ := os.ReadFile(path); string(data) != "precious" {
 		t.Errorf("existing file changed on refusal: %q", data)

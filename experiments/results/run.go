@@ -1,15 +1,14 @@
 // Package results writes and reads the machine-readable record of each experiment run.
 //
-// Plots and README numbers are regenerated from these files, never from in-memory state, so each file
-// carries everything needed to trust and reproduce its numbers: config, seed, backend, machine, git
-// commit, metrics per evaluation step and final metrics.
+// Plots, results/REPORT.md and the README's numbers are regenerated from these files, never from in-memory
+// state, so each file carries everything needed to trust and reproduce its numbers: config, provenance
+// (seed, dataset, backend, machine, git commit; see [Provenance]), metrics per evaluation step and final
+// metrics. [Write] refuses a run whose provenance is incomplete.
 package results
 
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/memlayers/memlayers/experiments/backend"
 )
 
 // Run is the JSON document for one run of one experiment configuration.
@@ -20,11 +19,8 @@ type Run struct {
 	Name string `json:"name"`
 	// Config is the full configuration used, as the experiment serialises it.
 	Config json.RawMessage `json:"config,omitempty"`
-	Seed   int64           `json:"seed"`
-
-	Backend backend.Info `json:"backend"`
-	Machine Machine      `json:"machine"`
-	Git     Git          `json:"git"`
+	// Provenance: seed, dataset, backend, machine, git.
+	Provenance
 
 	// StartedAt and FinishedAt are written in RFC 3339 (with fractional seconds).
 	StartedAt   time.Time `json:"started_at"`

@@ -173,7 +173,14 @@ func (t *Trainer) checkResumable(dir string, st *trainState, modelJSON []byte) e
 	}
 	ckptCfg, _ := json.Marshal(st.Config.resumeInvariant())
 	nowCfg, _ := json.Marshal(t.cfg.resumeInvariant())
-	if d := firstDifference(ckptCfg, nowCfg); d != nil {
+	if d := firstDifference(ckptCfg, nowCfg); d != nil && d.Path == "value_updates" {
+		path := PathGraph
+		if st.Config.path() == PathHost {
+			path = PathHost
+		}
+		return fmt.Errorf("train: checkpoint %s was trained with %s value updates (value_updates %s); resume it with --memory-path %s, "+
+			"or on the graph path with value_updates=%s", dir, st.Config.valueUpdates(), d.A, path, st.Config.valueUpdates())
+	} else if d != nil {
 		return mismatch("training config", d)
 	}
 	if d := firstDifference(st.Model, modelJSON); d != nil {

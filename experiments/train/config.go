@@ -5,12 +5,36 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/memlayers/memlayers/memlayer"
 )
 
 // Schedule names accepted by Config.Schedule.
 const (
 	ScheduleLinear = "linear"
 	ScheduleCosine = "cosine"
+)
+
+// Memory paths accepted by Config.MemoryPath.
+const (
+	// PathGraph runs the whole model, memory layers included, as one compiled
+	// graph (memlayer.Layer): what XLA/GPU backends should run.
+	PathGraph = "graph"
+	// PathHost keeps the value tables in host memory: the model is cut at its
+	// memory layers into graph pieces (lm.SplitModel) and each step searches,
+	// reads and updates only the rows its tokens looked up (memlayer.HostBag,
+	// memlayer.HostAdam), so its cost does not grow with the tables.
+	PathHost = "host"
+)
+
+// Value-table update rules accepted by Config.ValueUpdates (see memlayer.Adam).
+const (
+	// UpdatesDense moves every row of a value table on every step, as dense
+	// AdamW does (rows keep moving with their momentum).
+	UpdatesDense = "dense"
+	// UpdatesSparse moves a row's moments and takes its Adam step only on
+	// steps whose gradient reaches it; weight decay still applies every step.
+	UpdatesSparse = "sparse"
 )
 
 // Config holds the optimisation and loop settings of one training run. The zero value is not valid: start
@@ -39,9 +63,17 @@ type Config struct {
 	Beta2       float64 `json:"beta2"`
 	Eps         float64 `json:"eps"`
 
-	// ValueLR is the learning rate of the memory value tables (memlayer.IsValueVariable). Like the reference
-	// code, it is multiplied by the same warmup/decay factor as LR. 0 means: use LR.
+	// ValueLR is the learning rate of the memory value tables (memlayer.IsValueVariable), the one place
+	// where it is set: the trainer gives it to the value tables on both paths. Like the reference code, it is
+	// multiplied by the same warmup/decay factor as LR. 0 means: use LR.
 	ValueLR float64 `json:"value_lr"`
+	// MemoryPath is where the memory layers run: PathGraph (also when empty) or PathHost, which needs a
+	// model given with its split (NewSplit). Both compute the same model; a checkpoint resumes on either
+	// path when ValueUpdates agree.
+	MemoryPath string `json:"memory_path,omitempty"`
+	// ValueUpdates is how value tables are updated: UpdatesDense or UpdatesSparse. Empty means the path's
+	// own: dense on the graph path, sparse on the host path (which cannot do dense).
+	ValueUpdates string `json:"value_updates,omitempty"`
 	// GradClip clips the global gradient norm (over all trainable variables) to this value; 0 disables it.
 	GradClip float64 `json:"grad_clip"`
 
@@ -146,6 +178,19 @@ func (c Config) Validate() error {
 	if c.MaxAnswerTokens < 1 {
 		bad("max_answer_tokens", c.MaxAnswerTokens, "must be >= 1")
 	}
+	switch c.MemoryPath {
+	case "", PathGraph, PathHost:
+	default:
+		bad("memory_path", fmt.Sprintf("%q", c.MemoryPath), `must be "graph" or "host"`)
+	}
+	switch c.ValueUpdates {
+	case "", UpdatesDense, UpdatesSparse:
+		if c.MemoryPath == PathHost && c.ValueUpdates == UpdatesDense {
+			bad("value_updates", `"dense"`, `the host path updates value rows sparsely; use memory_path="graph" for dense updates`)
+		}
+	default:
+		bad("value_updates", fmt.Sprintf("%q", c.ValueUpdates), `must be "dense" or "sparse"`)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -179,13 +224,39 @@ func (c Config) valueLR() float64 {
 	return c.ValueLR
 }
 
+// path is MemoryPath, PathGraph when empty.
+func (c Config) path() string {
+	if c.MemoryPath == "" {
+		return PathGraph
+	}
+	return c.MemoryPath
+}
+
+// valueUpdates is ValueUpdates, or the path's own rule when empty.
+func (c Config) valueUpdates() string {
+	switch {
+	case c.ValueUpdates != "":
+		return c.ValueUpdates
+	case c.path() == PathHost:
+		return UpdatesSparse
+	}
+	return UpdatesDense
+}
+
+// adam is the AdamW rule of the run.
+func (c Config) adam() memlayer.Adam {
+	return memlayer.Adam{Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Eps, WeightDecay: c.WeightDecay}
+}
+
 // resumeInvariant returns the config without the fields that may change when a run is resumed: the
-// length of the run, how often it evaluates and checkpoints, and how long answers may be. Everything else
+// length of the run, how often it evaluates and checkpoints, how long answers may be, and the memory
+// path (both compute the same model; the value-update rule, resolved, must match). Everything else
 // must match the checkpoint for the continuation to be the same run.
 func (c Config) resumeInvariant() Config {
 	c.Steps, c.EvalEvery, c.CheckpointEvery, c.MaxAnswerTokens = 0, 0, 0, 0
 	if c.Schedule == "" {
 		c.Schedule = ScheduleLinear
 	}
+	c.ValueUpdates, c.MemoryPath = c.valueUpdates(), ""
 	return c
 }

@@ -6,6 +6,8 @@
 // # Usage
 //
 //	tr, err := train.New(backend, modelFn, cfg, tokenizer, dataset) // cfg.Validate() is called
+//	// or, for a model that can also run its memory layers on the host (Config.MemoryPath "host"):
+//	tr, err := train.NewSplit(backend, modelFn, lmConfig.Split(), cfg, tokenizer, dataset)
 //	sum, err := tr.Run(ctx, train.Options{
 //		Progress: os.Stderr, CheckpointDir: dir, Resume: resume,
 //		ModelConfig: modelCfg, Results: run, EvalQALimit: 200,
@@ -15,14 +17,25 @@
 //	case errors.Is(err, train.ErrNonFiniteLoss): // NaN/Inf loss: the message names the step
 //	}
 //
-// # Optimiser (AdamW, written in-graph)
+// # Two paths for the memory layers
 //
-// One compiled step computes the masked mean cross-entropy (plus the model's aux loss), its gradients,
-// clips them to a global norm of Config.GradClip, and applies AdamW with β1, β2, ε and bias correction
-// (t = GoMLX's "/global_step"). Weight decay is decoupled (w ← w·(1−rate·wd), as PyTorch's AdamW) and
-// applies to variables of rank ≥ 2 only — memory value tables included, as in the reference code.
-// AdamW's moments live in the store under OptimizerScope ("/optimizer/<variable path>/m" and "/v"), so
-// checkpoints carry them.
+// On the graph path (the default, and what XLA/GPU backends should run) one compiled step computes the
+// masked mean cross-entropy (plus the model's aux loss), its gradients, clips them to a global norm of
+// Config.GradClip and applies AdamW, all in one graph. On the host path (hostpath.go) the model comes cut
+// at its memory layers (lm.SplitModel): the pieces are compiled graphs, the value tables live in host
+// memory, and each step searches, reads, differentiates and updates only the rows its tokens looked up,
+// so its cost does not grow with the tables. Both compute the same model from the same initialisation
+// (tests compare their losses and parameters), and a checkpoint of one resumes on the other when their
+// value-update rules agree.
+//
+// # Optimiser (AdamW)
+//
+// One rule, memlayer.Adam: AdamW with β1, β2, ε and bias correction (t = GoMLX's "/global_step").
+// Weight decay is decoupled (w ← w·(1−rate·wd), as PyTorch's AdamW) and applies to variables of rank ≥ 2
+// only — memory value tables included, as in the reference code. The global-norm clipping covers every
+// gradient, value rows included. AdamW's moments live in the store under OptimizerScope
+// ("/optimizer/<variable path>/m" and "/v"), so checkpoints carry them; the host path saves its tables'
+// moments under the same names.
 //
 // Learning rates: memory value tables (memlayer.IsValueVariable) use Config.ValueLR, everything else
 // Config.LR; both are multiplied by the same schedule factor (Config.LRFactor). The paper describes the
@@ -34,10 +47,12 @@
 // step Steps. The rates are computed on the host and fed to the step as scalars, so changing them never
 // recompiles.
 //
-// The update is dense: each step reads and rewrites every row of every value table, including rows no
-// token selected (whose gradient is zero; Adam's momentum still moves rows touched earlier, exactly like
-// PyTorch's dense AdamW in the reference). The cost is O(table size) per step; an update restricted to
-// the selected rows (lazy/sparse Adam) is a later performance change.
+// Value tables follow Config.ValueUpdates. "dense" (the graph path's default) moves every row on every
+// step, rows no token selected included (Adam's momentum still moves rows touched earlier), like
+// PyTorch's dense AdamW in the reference code; the committed graph-path results used it. "sparse" (the
+// host path's rule, selectable on the graph path) moves a row's moments and takes its Adam step only on
+// steps whose gradient reaches it; weight decay still shrinks every row on every step (the host applies a
+// row's pending decay when it next reads it; see memlayer.HostAdam).
 //
 // # Checkpoints
 //

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -28,8 +29,8 @@ type Evaluator struct {
 	seqLen          int
 	batchSize       int
 	maxAnswerTokens int
-	modelFn         ModelFn
-	exec            *model.Exec
+	// run computes, for tokens and targets [B, T], each target's NLL and the greedy next token.
+	run func(tokens, targets *tensors.Tensor) (nll, next *tensors.Tensor, err error)
 }
 
 // NewEvaluator returns an Evaluator of modelFn whose variables live in store. Variables that the store does
@@ -52,21 +53,33 @@ func NewEvaluator(backend compute.Backend, store *model.Store, modelFn ModelFn, 
 	case maxAnswerTokens < 1:
 		return nil, fmt.Errorf("train: evaluator max_answer_tokens=%d: must be >= 1", maxAnswerTokens)
 	}
-	e := &Evaluator{tok: tok, seqLen: seqLen, batchSize: batchSize, maxAnswerTokens: maxAnswerTokens, modelFn: modelFn}
-	exec, err := model.NewExec(backend, store, e.forwardGraph)
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, tokens, targets *Node) (nll, next *Node) {
+		return evalHead(scope, tokens.Graph(), func() *Node { logits, _ := modelFn(scope, tokens); return logits }, targets)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("train: evaluator: %s", oneLine(err.Error()))
 	}
-	e.exec = exec.WithName("train.Evaluator")
-	return e, nil
+	exec.WithName("train.Evaluator")
+	return newEvaluator(tok, seqLen, batchSize, maxAnswerTokens, func(tokens, targets *tensors.Tensor) (nll, next *tensors.Tensor, err error) {
+		outs, err := exec.Call(tokens, targets)
+		if err != nil {
+			return nil, nil, err
+		}
+		return outs[0], outs[1], nil
+	}), nil
 }
 
-// forwardGraph returns, for tokens and targets [B, T], the NLL of each target and the greedy (argmax)
-// next token at each position. It refuses models that change variables when not training.
-func (e *Evaluator) forwardGraph(scope *model.Scope, tokens, targets *Node) (nll, next *Node) {
-	g := tokens.Graph()
+func newEvaluator(tok data.Tokenizer, seqLen, batchSize, maxAnswerTokens int,
+	run func(tokens, targets *tensors.Tensor) (nll, next *tensors.Tensor, err error)) *Evaluator {
+	return &Evaluator{tok: tok, seqLen: seqLen, batchSize: batchSize, maxAnswerTokens: maxAnswerTokens, run: run}
+}
+
+// evalHead returns, for the logits that logitsOf builds in g (not training) and targets [B, T], the NLL of
+// each target and the greedy (argmax) next token at each position. It refuses models that change
+// variables when not training.
+func evalHead(scope *model.Scope, g *Graph, logitsOf func() *Node, targets *Node) (nll, next *Node) {
 	scope.Store().SetTraining(g, false)
-	logits, _ := e.modelFn(scope, tokens)
+	logits := logitsOf()
 	nll = tokenNLL(logits, targets)
 	next = ArgMax(logits, -1, dtypes.Int32)
 	for v := range scope.Store().IterVariables() {
@@ -86,16 +99,16 @@ func (e *Evaluator) forward(tokens, targets []int32) (nll []float32, next []int3
 	}()
 	tokT := tensors.FromFlatDataAndDimensions(tokens, e.batchSize, e.seqLen)
 	tgtT := tensors.FromFlatDataAndDimensions(targets, e.batchSize, e.seqLen)
-	outs, err := e.exec.Call(tokT, tgtT)
+	nllT, nextT, err := e.run(tokT, tgtT)
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: evaluation: %s", oneLine(err.Error()))
 	}
-	defer finalizeAll(outs)
-	nll, err = tensors.CopyFlatData[float32](outs[0])
+	defer finalizeAll([]*tensors.Tensor{nllT, nextT})
+	nll, err = tensors.CopyFlatData[float32](nllT)
 	if err != nil {
 		return nil, nil, err
 	}
-	next, err = tensors.CopyFlatData[int32](outs[1])
+	next, err = tensors.CopyFlatData[int32](nextT)
 	return nll, next, err
 }
 
@@ -198,33 +211,40 @@ type QAPrediction struct {
 	// Generated is the decoded greedy continuation of the prompt; Predicted is data.ParseAnswer of it.
 	Generated string `json:"generated"`
 	Predicted string `json:"predicted"`
-	// AnswerNLL is the summed NLL (nats) of the gold data.Target tokens given the prompt (teacher forcing);
-	// AnswerTokens is how many tokens that is.
+	// AnswerNLL is the NLL (nats) of the gold data.Target tokens given the prompt (teacher forcing),
+	// summed over them; with several accepted answers it is the NLL of producing any of them,
+	// −log Σ exp(−NLL of each). AnswerTokens is how many tokens the first accepted answer is.
 	AnswerNLL    float64 `json:"answer_nll"`
 	AnswerTokens int     `json:"answer_tokens"`
 }
 
 // PredictQA answers each question greedily from data.Prompt (after BOS, as data.QASequence lays it out)
-// and scores the gold answer's likelihood.
+// and scores the likelihood of its accepted answers.
 func (e *Evaluator) PredictQA(ctx context.Context, qas []data.QA) ([]QAPrediction, error) {
 	preds := make([]QAPrediction, len(qas))
 	prompts := make([][]int32, len(qas))
-	scored := make([][]int32, len(qas))
-	starts := make([]int, len(qas))
+	var scored [][]int32 // one row per accepted answer of each question
+	var starts, owner []int
 	for i, q := range qas {
-		ids, start := data.QASequence(e.tok, q)
-		prompts[i] = ids[:start]
-		// Cut the left context so that the whole answer fits in seqLen+1 tokens (as a training window).
-		if cut := len(ids) - 1 - e.seqLen; cut > 0 {
-			if start-cut < 1 {
-				return nil, fmt.Errorf("train: QA %d (%q): its answer is %d tokens, too long for seq_len=%d",
-					i, q.Question, len(ids)-start, e.seqLen)
+		for j, answer := range q.AcceptedAnswers() {
+			ids, start := data.QASequence(e.tok, q.WithAnswer(answer))
+			if j == 0 {
+				prompts[i] = ids[:start]
+				preds[i].QA = q
 			}
-			ids, start = ids[cut:], start-cut
+			// Cut the left context so that the whole answer fits in seqLen+1 tokens (as a training window).
+			if cut := len(ids) - 1 - e.seqLen; cut > 0 {
+				if start-cut < 1 {
+					return nil, fmt.Errorf("train: QA %d (%q): its answer %q is %d tokens, too long for seq_len=%d",
+						i, q.Question, answer, len(ids)-start, e.seqLen)
+				}
+				ids, start = ids[cut:], start-cut
+			}
+			if j == 0 {
+				preds[i].AnswerTokens = len(ids) - start
+			}
+			scored, starts, owner = append(scored, ids), append(starts, start), append(owner, i)
 		}
-		scored[i], starts[i] = ids, start
-		preds[i].QA = q
-		preds[i].AnswerTokens = len(ids) - start
 	}
 
 	gens, err := e.Generate(ctx, prompts, e.maxAnswerTokens)
@@ -236,11 +256,12 @@ func (e *Evaluator) PredictQA(ctx context.Context, qas []data.QA) ([]QAPredictio
 		preds[i].Predicted = data.ParseAnswer(preds[i].Generated)
 	}
 
-	for lo := 0; lo < len(qas); lo += e.batchSize {
+	nlls := make([][]float64, len(qas)) // per question, the summed NLL of each accepted answer
+	for lo := 0; lo < len(scored); lo += e.batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+e.batchSize, len(qas))
+		hi := min(lo+e.batchSize, len(scored))
 		b := data.PadBatch(scored[lo:hi], e.seqLen, data.PAD)
 		for r := range b.Mask {
 			for t := 0; t+1 < starts[lo+r]; t++ {
@@ -258,13 +279,35 @@ func (e *Evaluator) PredictQA(ctx context.Context, qas []data.QA) ([]QAPredictio
 					sum += float64(nll[r*e.seqLen+t])
 				}
 			}
-			preds[lo+r].AnswerNLL = sum
+			nlls[owner[lo+r]] = append(nlls[owner[lo+r]], sum)
 		}
+	}
+	for i := range preds {
+		preds[i].AnswerNLL = anyAnswerNLL(nlls[i])
 	}
 	return preds, nil
 }
 
-// EvaluateQA returns exact match, F1 and mean answer NLL of greedy answers to qas (see PredictQA).
+// anyAnswerNLL is the NLL of producing one of several answers, −log Σ exp(−nll), computed stably; the
+// answers are whole targets ending in a newline, so no one is a prefix of another and the events are
+// disjoint.
+func anyAnswerNLL(nlls []float64) float64 {
+	if len(nlls) == 1 {
+		return nlls[0]
+	}
+	best := math.Inf(1)
+	for _, v := range nlls {
+		best = min(best, v)
+	}
+	sum := 0.0
+	for _, v := range nlls {
+		sum += math.Exp(best - v)
+	}
+	return best - math.Log(sum)
+}
+
+// EvaluateQA returns exact match, F1 and mean answer NLL of greedy answers to qas (see PredictQA); a
+// prediction counts as right when it matches any accepted answer (eval.Accumulator.AddAnswers).
 func (e *Evaluator) EvaluateQA(ctx context.Context, qas []data.QA) (eval.Scores, error) {
 	preds, err := e.PredictQA(ctx, qas)
 	if err != nil {
@@ -272,7 +315,7 @@ func (e *Evaluator) EvaluateQA(ctx context.Context, qas []data.QA) (eval.Scores,
 	}
 	var acc eval.Accumulator
 	for _, p := range preds {
-		acc.Add(p.Predicted, p.QA.Answer, p.AnswerNLL)
+		acc.AddAnswers(p.Predicted, p.QA.AcceptedAnswers(), p.AnswerNLL)
 	}
 	return acc.Scores(), nil
 }

@@ -269,3 +269,34 @@ func TestEvaluationMustNotUpdateVariables(t *testing.T) {
 		t.Errorf("EvaluateText with a variable-changing model: %v", err)
 	}
 }
+
+// TestEvaluateQASeveralAnswers: a prediction is right when it matches any accepted answer, and the answer
+// NLL is that of producing any of them, −log Σ exp(−NLL of each).
+func TestEvaluateQASeveralAnswers(t *testing.T) {
+	tok := data.ByteTokenizer{}
+	q := data.QA{Question: "What is the abbreviation of United States?", Answer: "US", Answers: []string{"US", "USA"}}
+	// The oracle learnt the second accepted answer only.
+	ids, start := data.QASequence(tok, q.WithAnswer("USA"))
+	oracle, next := oracleModel(t, [][]int32{ids}, []int{start - 1})
+	ev, err := NewEvaluator(testBackend(t), model.NewStore(), oracle, tok, 64, 2, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preds, err := ev.PredictQA(context.Background(), []data.QA{q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := expectedAnswerNLL(tok, q.WithAnswer("US"), next), expectedAnswerNLL(tok, q.WithAnswer("USA"), next)
+	want := -math.Log(math.Exp(-a) + math.Exp(-b))
+	if preds[0].Predicted != "USA" || math.Abs(preds[0].AnswerNLL-want) > 1e-3 || preds[0].AnswerNLL > min(a, b) {
+		t.Errorf("predicted %q NLL %v, want USA and %v (below both answers' %v, %v)", preds[0].Predicted, preds[0].AnswerNLL, want, a, b)
+	}
+	scores, err := ev.EvaluateQA(context.Background(), []data.QA{q, q.WithAnswer("US")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Right for the question accepting both answers, wrong (F1 0: "usa" vs "us") for the one accepting US only.
+	if scores.EM != 0.5 || scores.F1 != 0.5 {
+		t.Errorf("scores %+v, want EM 0.5 and F1 0.5", scores)
+	}
+}

@@ -48,17 +48,7 @@ func momentVariables(store *model.Store, v *model.Variable) (m, s *model.Variabl
 }
 
 // adamWUpdate builds one AdamW step for every trainable variable used by loss's graph and returns the
-// global gradient norm (before clipping).
-//
-//   - lr and valueLR are float32 scalars: the scheduled learning rates of this step (the host multiplies
-//     the peak rates by Config.LRFactor). Memory value tables (memlayer.IsValueVariable) use valueLR.
-//   - Gradients are clipped to a global norm of cfg.GradClip when it is > 0.
-//   - Moments are bias-corrected with t = the incremented "/global_step".
-//   - Weight decay is decoupled, w ← w·(1 − rate·wd), applied only to variables of rank >= 2.
-//
-// The update is dense: every row of a value table is rewritten each step, even rows whose gradient is
-// zero (Adam's momentum keeps moving rows touched earlier, as PyTorch's dense AdamW does in the reference
-// code). The cost is O(table size) per step; a sparse row update is left to a later performance change.
+// global gradient norm (before clipping). See applyAdamW.
 func adamWUpdate(store *model.Store, loss, lr, valueLR *Node, cfg Config) (gradNorm *Node) {
 	g := loss.Graph()
 	vars := trainableVariables(store, g)
@@ -69,8 +59,26 @@ func adamWUpdate(store *model.Store, loss, lr, valueLR *Node, cfg Config) (gradN
 	for i, v := range vars {
 		params[i] = v.NodeValue(g)
 	}
-	grads := Gradient(loss, params...)
+	gradNorm, _ = applyAdamW(store, vars, params, Gradient(loss, params...), ScalarZero(g, dtypes.Float32), lr, valueLR, cfg)
+	return gradNorm
+}
 
+// applyAdamW builds one step of cfg's AdamW rule (memlayer.Adam) for vars, whose current values are
+// params and gradients grads, and returns the global gradient norm (before clipping) and the factor the
+// gradients were scaled by.
+//
+//   - lr and valueLR are float32 scalars: the scheduled learning rates of this step (the host multiplies
+//     the peak rates by Config.LRFactor). Memory value tables (memlayer.IsValueVariable) use valueLR.
+//   - extraSumSquares (float32 scalar) is the squared norm of gradients outside the graph (the host
+//     path's value rows): the norm, and the clipping, cover them too.
+//   - Gradients are clipped to a global norm of cfg.GradClip when it is > 0.
+//   - Moments are bias-corrected with t = the incremented "/global_step".
+//   - Weight decay applies to variables of rank >= 2 only.
+//   - Value tables follow cfg's value-update rule: dense (every row, every step) or sparse
+//     (memlayer.Adam.SparseGraphStep: rows without gradient keep their moments, as on the host path).
+func applyAdamW(store *model.Store, vars []*model.Variable, params, grads []*Node, extraSumSquares, lr, valueLR *Node,
+	cfg Config) (gradNorm, clipScale *Node) {
+	g := lr.Graph()
 	f32 := func(x float64) *Node { return Scalar(g, dtypes.Float32, x) }
 	sumSquares := f32(0)
 	for i, grad := range grads {
@@ -80,47 +88,33 @@ func adamWUpdate(store *model.Store, loss, lr, valueLR *Node, cfg Config) (gradN
 		grads[i] = grad
 		sumSquares = Add(sumSquares, ReduceAllSum(Square(grad)))
 	}
-	gradNorm = Sqrt(sumSquares)
+	gradNorm = Sqrt(Add(sumSquares, extraSumSquares))
+	clipScale = f32(1)
 	if cfg.GradClip > 0 {
 		clip := f32(cfg.GradClip)
-		scale := Div(clip, Max(gradNorm, clip)) // 1 when the norm is within the limit.
+		clipScale = Div(clip, Max(gradNorm, clip)) // 1 when the norm is within the limit.
 		for i := range grads {
-			grads[i] = Mul(grads[i], scale)
+			grads[i] = Mul(grads[i], clipScale)
 		}
 	}
 
 	t := optimizer.IncrementGlobalStep(g, dtypes.Float32)
-	beta1, beta2 := f32(cfg.Beta1), f32(cfg.Beta2)
-	oneMinusBeta1, oneMinusBeta2 := f32(1-cfg.Beta1), f32(1-cfg.Beta2)
-	correction1 := OneMinus(Pow(beta1, t))
-	correction2 := OneMinus(Pow(beta2, t))
-	eps := f32(cfg.Eps)
-
+	rule := cfg.adam()
+	sparse := cfg.valueUpdates() == UpdatesSparse
 	for i, v := range vars {
 		mVar, sVar := momentVariables(store, v)
-		grad := grads[i]
-		m := Add(Mul(beta1, mVar.NodeValue(g)), Mul(oneMinusBeta1, grad))
-		s := Add(Mul(beta2, sVar.NodeValue(g)), Mul(oneMinusBeta2, Square(grad)))
+		var w, m, s *Node
+		switch {
+		case memlayer.IsValueVariable(v) && sparse:
+			w, m, s = rule.SparseGraphStep(params[i], mVar.NodeValue(g), sVar.NodeValue(g), grads[i], valueLR, t)
+		case memlayer.IsValueVariable(v):
+			w, m, s = rule.GraphStep(params[i], mVar.NodeValue(g), sVar.NodeValue(g), grads[i], valueLR, t, true)
+		default:
+			w, m, s = rule.GraphStep(params[i], mVar.NodeValue(g), sVar.NodeValue(g), grads[i], lr, t, v.Shape().Rank() >= 2)
+		}
 		mVar.SetNodeValue(m)
 		sVar.SetNodeValue(s)
-		update := Div(Div(m, correction1), Add(Sqrt(Div(s, correction2)), eps))
-
-		rate := lr
-		if memlayer.IsValueVariable(v) {
-			rate = valueLR
-		}
-		w := params[i]
-		if w.DType() != dtypes.Float32 {
-			w = ConvertDType(w, dtypes.Float32)
-		}
-		if cfg.WeightDecay > 0 && v.Shape().Rank() >= 2 {
-			w = Mul(w, OneMinus(Mul(rate, f32(cfg.WeightDecay))))
-		}
-		w = Sub(w, Mul(rate, update))
-		if w.DType() != v.DType() {
-			w = ConvertDType(w, v.DType())
-		}
 		v.SetNodeValue(w)
 	}
-	return gradNorm
+	return gradNorm, clipScale
 }

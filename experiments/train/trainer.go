@@ -21,9 +21,9 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/memlayers/memlayers/experiments/backend"
 	"github.com/memlayers/memlayers/experiments/data"
 	"github.com/memlayers/memlayers/experiments/eval"
+	"github.com/memlayers/memlayers/experiments/lm"
 	"github.com/memlayers/memlayers/experiments/results"
 	"github.com/memlayers/memlayers/memlayer"
 )
@@ -39,6 +39,7 @@ type ModelFn func(scope *model.Scope, tokens *Node) (logits, aux *Node)
 type Trainer struct {
 	backend compute.Backend
 	modelFn ModelFn
+	split   *lm.SplitModel // the model cut at its memory layers (host path)
 	cfg     Config
 	tok     data.Tokenizer
 	ds      *data.Dataset
@@ -47,8 +48,10 @@ type Trainer struct {
 	dataHash string
 	batcher  *data.Batcher
 	store    *model.Store
-	stepExec *model.Exec
+	stepExec *model.Exec // the graph path's step
+	host     *hostPath   // the host path, prepared by Run
 	eval     *Evaluator
+	ckptFS   ckptFS // where checkpoints are written (tests inject failures)
 
 	// Loop state, all saved in checkpoints.
 	step         int
@@ -62,13 +65,26 @@ type Trainer struct {
 	ran bool
 }
 
-// New prepares a run: it packs ds.Documents into windows of cfg.SeqLen+1 tokens (data.PackDocuments; with
-// cfg.ShuffleDocuments packed again in a new order every epoch, data.NewRepackingBatcher), deals them with a
-// data.Batcher seeded by cfg.Seed, and creates an empty model.Store whose random
-// number generator is seeded by cfg.Seed. Nothing is compiled until Run.
+// New prepares a run on the graph path: it packs ds.Documents into windows of cfg.SeqLen+1 tokens
+// (data.PackDocuments; with cfg.ShuffleDocuments packed again in a new order every epoch,
+// data.NewRepackingBatcher), deals them with a data.Batcher seeded by cfg.Seed, and creates an empty
+// model.Store whose random number generator is seeded by cfg.Seed. Nothing is compiled until Run.
 func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds *data.Dataset) (*Trainer, error) {
+	if cfg.path() == PathHost {
+		return nil, errors.New(`train: memory_path="host" needs the model cut at its memory layers: use NewSplit`)
+	}
+	return NewSplit(b, modelFn, nil, cfg, tok, ds)
+}
+
+// NewSplit is New for a model that also comes cut at its memory layers (lm.Config.Split), so that it can
+// train on either path: cfg.MemoryPath chooses. modelFn is the whole model: the graph path runs it, and the
+// host path builds it once to create and initialise the variables exactly as the graph path would.
+func NewSplit(b compute.Backend, modelFn ModelFn, split *lm.SplitModel, cfg Config, tok data.Tokenizer, ds *data.Dataset) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.path() == PathHost && split == nil {
+		return nil, errors.New(`train: memory_path="host": the model has no split (a model without memory layers trains on the graph path)`)
 	}
 	switch {
 	case b == nil:
@@ -100,8 +116,11 @@ func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds 
 		return nil, fmt.Errorf("train: seeding the random number generator: %s", oneLine(err.Error()))
 	}
 	t := &Trainer{
-		backend: b, modelFn: modelFn, cfg: cfg, tok: tok, ds: ds,
-		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store,
+		backend: b, modelFn: modelFn, split: split, cfg: cfg, tok: tok, ds: ds,
+		windows: windows, dataHash: dataHash(windows), batcher: batcher, store: store, ckptFS: osFS{},
+	}
+	if cfg.path() == PathHost {
+		return t, nil // compiled by Run, once a checkpoint has been loaded (see prepareHost)
 	}
 	t.stepExec, err = model.NewExec(b, store, t.stepGraph)
 	if err != nil {
@@ -118,8 +137,27 @@ func New(b compute.Backend, modelFn ModelFn, cfg Config, tok data.Tokenizer, ds 
 // Store holds the model's variables (and, under OptimizerScope, AdamW's moments).
 func (t *Trainer) Store() *model.Store { return t.store }
 
-// Evaluator scores the trainer's model; use it after Run for custom evaluations.
+// Evaluator scores the trainer's model; use it after Run for custom evaluations (on the host path it
+// exists only once Run has started).
 func (t *Trainer) Evaluator() *Evaluator { return t.eval }
+
+// prepareHost sets up the host path after a checkpoint (if any) has been attached to the store, so that
+// the value tables come from it.
+func (t *Trainer) prepareHost() error {
+	if t.cfg.path() != PathHost || t.host != nil {
+		return nil
+	}
+	err := catch(func() error {
+		var err error
+		t.host, err = newHostPath(t.backend, t.store, t.modelFn, t.split, t.cfg)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("train: %s", strings.TrimPrefix(oneLine(err.Error()), "train: "))
+	}
+	t.eval = newEvaluator(t.tok, t.cfg.SeqLen, t.cfg.BatchSize, t.cfg.MaxAnswerTokens, t.host.evaluate)
+	return nil
+}
 
 // Config returns the run's configuration.
 func (t *Trainer) Config() Config { return t.cfg }
@@ -173,13 +211,13 @@ func (t *Trainer) trainStep(b data.Batch) (res stepResult, err error) {
 		mask = append(mask, b.Mask[i]...)
 	}
 	factor := t.cfg.LRFactor(t.step + 1)
-	outs, err := t.stepExec.Call(
-		tensors.FromFlatDataAndDimensions(tokens, bs, T),
-		tensors.FromFlatDataAndDimensions(targets, bs, T),
-		tensors.FromFlatDataAndDimensions(mask, bs, T),
-		float32(t.cfg.LR*factor),
-		float32(t.cfg.valueLR()*factor),
-	)
+	tokT := tensors.FromFlatDataAndDimensions(tokens, bs, T)
+	tgtT := tensors.FromFlatDataAndDimensions(targets, bs, T)
+	maskT := tensors.FromFlatDataAndDimensions(mask, bs, T)
+	if t.host != nil {
+		return t.host.trainStep(tokT, tgtT, maskT, t.cfg.LR*factor, t.cfg.valueLR()*factor, t.step+1)
+	}
+	outs, err := t.stepExec.Call(tokT, tgtT, maskT, float32(t.cfg.LR*factor), float32(t.cfg.valueLR()*factor))
 	if err != nil {
 		return res, errors.New(oneLine(err.Error()))
 	}
@@ -285,23 +323,29 @@ func (e *InterruptedError) Is(target error) bool { return target == ErrInterrupt
 // ErrNonFiniteLoss matches (errors.Is) the error Run returns when the loss becomes NaN or infinite.
 var ErrNonFiniteLoss = errors.New("train: loss became non-finite")
 
-// NonFiniteLossError names the step at which the loss stopped being a finite number.
+// NonFiniteLossError names the step at which the loss stopped being a finite number, and the settings
+// that usually cause it.
 type NonFiniteLossError struct {
 	Step     int
 	Loss     float64
+	LR       float64
 	GradClip float64
 }
 
 func (e *NonFiniteLossError) Error() string {
-	what := "NaN"
-	if math.IsInf(e.Loss, 0) {
-		what = "infinite"
-	}
-	hint := "lower --lr or enable --grad-clip"
+	hint := "lower Config.LR or set Config.GradClip (clipping is off)"
 	if e.GradClip > 0 {
-		hint = fmt.Sprintf("lower --lr or --grad-clip (now %g)", e.GradClip)
+		hint = fmt.Sprintf("lower Config.LR or Config.GradClip (now %g)", e.GradClip)
 	}
-	return fmt.Sprintf("train: loss became %s at step %d; %s", what, e.Step, hint)
+	return fmt.Sprintf("train: loss became %s at step %d with learning rate %g; %s", e.What(), e.Step, e.LR, hint)
+}
+
+// What is "NaN" or "infinite".
+func (e *NonFiniteLossError) What() string {
+	if math.IsInf(e.Loss, 0) {
+		return "infinite"
+	}
+	return "NaN"
 }
 
 // Is makes errors.Is(err, ErrNonFiniteLoss) true.
@@ -316,178 +360,35 @@ func (t *Trainer) Run(ctx context.Context, opts Options) (*Summary, error) {
 		return nil, errors.New("train: Run was already called on this Trainer; create a new one with New")
 	}
 	t.ran = true
-	if opts.ProgressEvery <= 0 {
-		opts.ProgressEvery = max(1, t.cfg.Steps/20)
+	r, err := t.begin(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.ProgressInterval <= 0 {
-		opts.ProgressInterval = 30 * time.Second
-	}
-	if opts.KeepCheckpoints == 0 {
-		opts.KeepCheckpoints = 2
-	}
-	var modelJSON []byte
-	if opts.ModelConfig != nil {
-		var err error
-		if modelJSON, err = json.Marshal(opts.ModelConfig); err != nil {
-			return nil, fmt.Errorf("train: model config cannot be encoded as JSON: %s", oneLine(err.Error()))
-		}
-	}
-	out := opts.Progress
-	if out == nil {
-		out = io.Discard
-	}
-
-	var handler *checkpoint.Handler
-	if opts.CheckpointDir != "" {
-		var err error
-		if handler, err = t.openCheckpoint(opts, modelJSON, out); err != nil {
-			return nil, err
-		}
-	}
-	run := opts.Results
-	if run != nil {
-		if run.StartedAt.IsZero() {
-			run.Start(".")
-		}
-		run.Seed = t.cfg.Seed
-		run.Backend = backend.Describe(t.backend)
-		if len(run.Config) == 0 {
-			_ = run.SetConfig(struct {
-				Train     Config          `json:"train"`
-				Model     json.RawMessage `json:"model,omitempty"`
-				Tokenizer string          `json:"tokenizer"`
-				Dataset   string          `json:"dataset"`
-			}{t.cfg, modelJSON, t.tok.Name(), t.ds.Name})
-		}
-	}
-
-	sum := &Summary{StartStep: t.step, Steps: t.cfg.Steps, CheckpointDir: opts.CheckpointDir}
-	lastSaved := -1
-	if opts.Resume && handler != nil && t.step > 0 {
-		lastSaved = t.step
-	}
-	save := func() error {
-		if handler == nil || lastSaved == t.step {
-			return nil
-		}
-		if err := t.saveCheckpoint(handler, modelJSON); err != nil {
-			return err
-		}
-		lastSaved = t.step
-		return nil
-	}
-	finish := func(err error) (*Summary, error) {
-		t.fillSummary(sum, handler)
-		if run != nil {
-			run.Evals = append([]results.EvalPoint(nil), t.evals...)
-			run.Finish()
-		}
-		return sum, err
-	}
-	interrupted := func() (*Summary, error) {
-		sum.Interrupted = true
-		if handler == nil || t.step == 0 {
-			return finish(&InterruptedError{Step: t.step})
-		}
-		if err := save(); err != nil {
-			return finish(fmt.Errorf("train: interrupted at step %d, but saving the checkpoint failed: %w", t.step, err))
-		}
-		return finish(&InterruptedError{Step: t.step, Dir: opts.CheckpointDir})
-	}
-	evaluate := func() (bool, error) {
-		metrics, err := t.evaluate(ctx, opts)
-		if err != nil {
-			if ctx.Err() != nil {
-				return true, nil
-			}
-			return false, err
-		}
-		t.recordEval(metrics)
-		fmt.Fprintln(out, evalLine(t.step, metrics))
-		return false, nil
-	}
-
-	prog := newProgress(t.cfg, opts, out)
-	for {
+	for t.step < t.cfg.Steps {
 		if ctx.Err() != nil {
-			return interrupted()
+			return r.interrupted()
 		}
-		if t.cfg.EvalEvery > 0 && t.step > 0 && t.step < t.cfg.Steps && t.step%t.cfg.EvalEvery == 0 &&
-			t.lastEvalStep != t.step {
-			if cancelled, err := evaluate(); cancelled {
-				return interrupted()
+		if t.cfg.EvalEvery > 0 && t.step > 0 && t.step%t.cfg.EvalEvery == 0 && t.lastEvalStep != t.step {
+			if cancelled, err := r.evaluate(); cancelled {
+				return r.interrupted()
 			} else if err != nil {
-				return finish(err)
+				return r.finish(err)
 			}
-			prog.resetWindow()
 		}
-		if t.cfg.CheckpointEvery > 0 && t.step > 0 && t.step < t.cfg.Steps && t.step%t.cfg.CheckpointEvery == 0 {
-			if err := save(); err != nil {
-				return finish(err)
+		if t.cfg.CheckpointEvery > 0 && t.step > 0 && t.step%t.cfg.CheckpointEvery == 0 {
+			if err := r.save(); err != nil {
+				return r.finish(err)
 			}
-			prog.resetWindow()
+			r.prog.resetWindow()
 		}
-		if t.step >= t.cfg.Steps {
-			break
-		}
-
-		b := t.batcher.Next()
-		start := time.Now()
-		res, err := t.trainStep(b)
-		elapsed := time.Since(start)
-		if err != nil {
-			hint := ""
-			if opts.Resume && t.step == sum.StartStep && t.step > 0 {
-				hint = fmt.Sprintf(" (the checkpoint in %s may come from a different model; use a new --checkpoint-dir)", opts.CheckpointDir)
-			}
-			return finish(fmt.Errorf("train: step %d: %s%s", t.step+1, err, hint))
-		}
-		t.step++
-		bs, T := b.Size()
-		t.tokens += int64(bs * T)
-		t.trainSeconds += elapsed.Seconds()
-		sum.Loss, sum.GradNorm = res.loss, res.gradNorm
-		sum.Losses = append(sum.Losses, res.loss)
-		if math.IsNaN(res.loss) || math.IsInf(res.loss, 0) {
-			return finish(&NonFiniteLossError{Step: t.step, Loss: res.loss, GradClip: t.cfg.GradClip})
-		}
-		t.lossSum += res.loss
-		t.lossCount++
-		factor := t.cfg.LRFactor(t.step)
-		if opts.OnStep != nil {
-			opts.OnStep(StepInfo{Step: t.step, Loss: res.loss, CE: res.ce, GradNorm: res.gradNorm,
-				LR: t.cfg.LR * factor, ValueLR: t.cfg.valueLR() * factor, Tokens: t.tokens})
-		}
-		prog.step(t.step, res.loss, bs*T, elapsed)
-	}
-
-	if t.lastEvalStep != t.step || len(t.evals) == 0 {
-		if cancelled, err := evaluate(); cancelled {
-			return interrupted()
-		} else if err != nil {
-			return finish(err)
+		if err := r.trainStep(); err != nil {
+			return r.finish(err)
 		}
 	}
-	if err := save(); err != nil {
-		return finish(err)
+	if ctx.Err() != nil {
+		return r.interrupted()
 	}
-	t.fillSummary(sum, handler)
-	sum.Final = map[string]float64{}
-	if n := len(t.evals); n > 0 {
-		for k, v := range t.evals[n-1].Metrics {
-			sum.Final[k] = v
-		}
-	}
-	sum.Final["steps"] = float64(t.step)
-	sum.Final["tokens"] = float64(t.tokens)
-	sum.Final["train_seconds"] = t.trainSeconds
-	sum.Final["tokens_per_second"] = sum.TokensPerSecond
-	sum.Final["params"] = float64(sum.Params)
-	sum.Final["value_params"] = float64(sum.ValueParams)
-	if run != nil {
-		run.Final = sum.Final
-	}
-	return finish(nil)
+	return r.end()
 }
 
 // fillSummary copies the loop state into sum. Parameters are counted over the store's variables plus,
@@ -512,6 +413,10 @@ func (t *Trainer) fillSummary(sum *Summary, h *checkpoint.Handler) {
 			count(v.Path(), v.Name(), v.Shape().Size())
 		}
 	}
+	if t.host != nil {
+		sum.Params += t.host.valueParams()
+		sum.ValueParams += t.host.valueParams()
+	}
 	if h != nil {
 		for key, value := range h.LoadedVariables() {
 			path, ok := strings.CutPrefix(key, "var:")
@@ -525,6 +430,9 @@ func (t *Trainer) fillSummary(sum *Summary, h *checkpoint.Handler) {
 
 // evaluate computes the metrics of one evaluation at the current step.
 func (t *Trainer) evaluate(ctx context.Context, opts Options) (map[string]float64, error) {
+	if t.host != nil {
+		t.host.sync()
+	}
 	metrics := map[string]float64{}
 	if t.lossCount > 0 {
 		metrics["train_loss"] = t.lossSum / float64(t.lossCount)
@@ -591,6 +499,11 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	if opts.Resume {
+		if names, err = setAsideBrokenCheckpoints(dir, names, out); err != nil {
+			return nil, err
+		}
+	}
 	if len(names) > 0 && !opts.Resume {
 		return nil, fmt.Errorf("train: checkpoint dir %s already holds a checkpoint (%s); rerun with --resume to continue it, or use a new --checkpoint-dir",
 			dir, names[len(names)-1])
@@ -620,9 +533,9 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if !found || !isString {
 		return nil, fmt.Errorf("train: checkpoint %s holds no memlayers training state (was it written by another program?); use a new --checkpoint-dir", latest)
 	}
-	var st trainState
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return nil, corruptCheckpointError(dir, names, fmt.Errorf("training state: %s", oneLine(err.Error())))
+	st, err := decodeTrainState([]byte(text))
+	if err != nil {
+		return nil, corruptCheckpointError(dir, names, err)
 	}
 	if err := t.checkResumable(dir, &st, modelJSON); err != nil {
 		return nil, err
@@ -634,6 +547,19 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if globalStep != int64(st.Step) {
 		return nil, corruptCheckpointError(dir, names,
 			fmt.Errorf("inconsistent: global_step %d but training state step %d", globalStep, st.Step))
+	}
+	if t.cfg.path() == PathGraph {
+		// A host-path checkpoint holds value tables with pending weight decay (memlayer.HostAdam).
+		var loaded []string
+		for key := range handler.LoadedVariables() {
+			if path, ok := strings.CutPrefix(key, "var:"); ok {
+				loaded = append(loaded, path)
+			}
+		}
+		sort.Strings(loaded)
+		if err := catch(func() error { return applyPendingDecay(t.store, loaded) }); err != nil {
+			return nil, corruptCheckpointError(dir, names, err)
+		}
 	}
 	if err := t.batcher.SetState(st.Batcher); err != nil {
 		return nil, fmt.Errorf("train: checkpoint %s: %s; use a new --checkpoint-dir", latest, oneLine(err.Error()))
@@ -670,7 +596,7 @@ func corruptCheckpointError(dir string, names []string, err error) error {
 }
 
 // saveCheckpoint stores the loop state as a store parameter and saves a GoMLX checkpoint.
-func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error {
+func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte, keep int) error {
 	st := trainState{
 		Version: stateVersion, Step: t.step, Batcher: t.batcher.State(), Tokens: t.tokens,
 		TrainSeconds: t.trainSeconds, LastEvalStep: t.lastEvalStep, Evals: t.evals,
@@ -682,8 +608,22 @@ func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte) error 
 		return fmt.Errorf("train: encoding the training state: %s", oneLine(err.Error()))
 	}
 	t.store.SetParam(StateParam, string(text))
-	if err := catch(h.Save); err != nil {
-		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s", t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
+	if t.host != nil {
+		if err := t.host.exportToStore(); err != nil {
+			return err
+		}
+		defer func() { _ = t.host.dropFromStore() }()
+	}
+	err = catch(func() error {
+		base, err := nextCheckpointName(h.Dir(), t.step)
+		if err != nil {
+			return err
+		}
+		return writeCheckpoint(t.ckptFS, h.Dir(), base, t.store, h.LoadedVariables(), keep)
+	})
+	if err != nil {
+		return fmt.Errorf("train: saving checkpoint at step %d to %s: %s; the previous checkpoints are untouched",
+			t.step, h.Dir(), truncate(oneLine(err.Error()), 300))
 	}
 	return nil
 }

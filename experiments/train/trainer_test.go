@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -257,7 +258,8 @@ func TestNaNNamesTheStep(t *testing.T) {
 	if !errors.Is(err, ErrNonFiniteLoss) {
 		t.Fatalf("Run returned %v, want a non-finite loss error", err)
 	}
-	if want := "train: loss became NaN at step 4; lower --lr or enable --grad-clip"; err.Error() != want {
+	want := fmt.Sprintf("train: loss became NaN at step 4 with learning rate %g; lower Config.LR or set Config.GradClip (clipping is off)", cfg.LR)
+	if err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 	if sum == nil || sum.Step != 4 {
@@ -423,13 +425,13 @@ func TestCheckpointErrors(t *testing.T) {
 	b, _ := os.ReadFile(bin)
 	_ = os.WriteFile(bin, b[:len(b)/2], 0o644)
 	oneLineErr("truncated bin", resume(dir, cfg, modelCfg, true),
-		"train: checkpoint file "+bin+" is corrupt (unexpected EOF); it is the only checkpoint there: use a new --checkpoint-dir")
+		"train: checkpoint file "+bin+" is corrupt (data file has ", "); it is the only checkpoint there: use a new --checkpoint-dir")
 
 	// Garbage metadata file.
 	dir = copyDir("garbage")
 	_ = os.WriteFile(filepath.Join(dir, names[0]+".json"), []byte("{not json"), 0o644)
 	oneLineErr("garbage json", resume(dir, cfg, modelCfg, true),
-		"train: checkpoint file "+filepath.Join(dir, names[0]+".json")+" is corrupt (invalid character", "--checkpoint-dir")
+		"train: checkpoint file "+filepath.Join(dir, names[0]+".json")+" is corrupt (metadata: invalid character", "--checkpoint-dir")
 
 	// Different model config, different training config.
 	dir = copyDir("mismatch")

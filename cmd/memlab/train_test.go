@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/memlayers/memlayers/experiments/results"
+)
+
+// A run on a facts file has no held-out text: its text NLL is not measured and
+// must read "n/a", not "0.000", which would look like a perfect score.
+func TestPrintFinalSaysNAForUnmeasuredMetrics(t *testing.T) {
+	run := &results.Run{Name: "facts-capitals", Final: map[string]float64{
+		"eval_qa_em": 0.25, "eval_qa_f1": 0.5, "eval_qa_nll": 1.5, "train_qa_em": 1, "tokens_per_second": 1000}}
+	var out bytes.Buffer
+	printFinal(&out, run)
+	got := out.String()
+	if !strings.Contains(got, "text NLL n/a") || strings.Contains(got, "0.000") {
+		t.Errorf("without val_nll: %q, want \"text NLL n/a\" and no 0.000", got)
+	}
+	if !strings.Contains(got, "held-out QA EM 25.0% F1 50.0% answer NLL 1.500 | seen QA EM 100.0%") {
+		t.Errorf("measured metrics misprinted: %q", got)
+	}
+	run.Final["val_nll"] = 4.25
+	out.Reset()
+	printFinal(&out, run)
+	if !strings.Contains(out.String(), "text NLL 4.250") {
+		t.Errorf("with val_nll 4.25: %q", out.String())
+	}
+}

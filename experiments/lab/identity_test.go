@@ -1,0 +1,43 @@
+package lab
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/memlayers/memlayers/experiments/results"
+	"github.com/memlayers/memlayers/experiments/train"
+)
+
+// TestCommittedResultsKeepTheirIdentity: every committed sweep result was trained on the graph path, and
+// the same spec with memory_path=graph still resolves to the identity it recorded, so that code changes
+// do not silently make the committed results stale (a sweep would refuse to extend them).
+func TestCommittedResultsKeepTheirIdentity(t *testing.T) {
+	checked := 0
+	for _, preset := range []string{"tiny", "small"} {
+		for _, name := range SweepNames {
+			sw, err := SweepByName(name, preset, []int64{1, 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, spec := range sw.Runs {
+				r, err := results.Read(filepath.Join("..", "..", "results", sw.FileName(spec)))
+				if err != nil {
+					continue
+				}
+				spec.MemoryPath = train.PathGraph
+				plan, err := Build(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stale, err := staleKeys(r.Config, plan); len(stale) > 0 || err != nil {
+					t.Errorf("%s/%s %s seed %d: the committed result's %v differs from what the spec now resolves to (%v)",
+						name, preset, spec.Name, spec.Seed, stale, err)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("checked %d committed results, expected the ~150 of the tiny and small sweeps", checked)
+	}
+}
