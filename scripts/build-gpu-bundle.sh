@@ -5,6 +5,7 @@
 #   gpu-bundle/memlayer.test           go test -c ./memlayer
 #   gpu-bundle/memlab                  go build ./cmd/memlab (with cgo, so that the XLA backend is in)
 #   gpu-bundle/torch_memory_layer.py   our PyTorch version of the layer
+#   gpu-bundle/torch_setup.py          what it imports: thread setup and the BLAS facts it reports
 #   gpu-bundle/gpu-check.sh            the device script (a copy; scripts/gpu-check.sh travels too)
 #   gpu-bundle/BUILD-INFO              commit, Go version, build settings
 #
@@ -37,7 +38,7 @@ echo "build-gpu-bundle: go test -c ./memlayer"
 go test -c "${flags[@]}" -o "$BUNDLE/memlayer.test" ./memlayer
 echo "build-gpu-bundle: go build ./cmd/memlab"
 go build "${flags[@]}" -o "$BUNDLE/memlab" ./cmd/memlab
-cp scripts/torch_memory_layer.py scripts/gpu-check.sh "$BUNDLE/"
+cp scripts/torch_memory_layer.py scripts/torch_setup.py scripts/gpu-check.sh "$BUNDLE/"
 
 # Without cgo the binary silently lacks the XLA backend and every GPU step would fail on the device.
 if ! go version -m "$BUNDLE/memlab" | grep -q 'CGO_ENABLED=1'; then

@@ -7,14 +7,20 @@ top-knn per half; the knn² sums of the two halves' survivors; top-knn of those;
 scores; F.embedding_bag(mode='sum', per_sample_weights) over the n_keys² value table; and a Linear
 v_dim -> dim when v_dim != dim. The SwiGLU FFN W2(silu(W1 x) * W3 x) of the same width is timed too.
 
-Forward and forward+backward (gradients of sum(out * dy) w.r.t. the input and every parameter; the value
-table's gradient is dense, as nn.Embedding's default) are timed as the minimum over --repeats calls after
---warmup calls. One JSON object is printed on stdout; nothing else is printed there.
+Forward and forward+backward (gradients of sum(out * dy) w.r.t. the input and every parameter) are timed as
+the minimum over --repeats calls after --warmup calls. The value table's gradient is sparse, the rows read
+(--value-grad sparse; what torch.optim.SparseAdam takes), or dense, the whole table (--value-grad dense,
+nn.Embedding's default); by default (best) both are timed at each size and the faster forward+backward is
+kept in "memory" ("value_grads" says which, "memory_variants" holds both). One JSON object is printed on
+stdout, with torch_setup's facts about the BLAS torch ran on; nothing else is printed there.
 
     /usr/bin/python3 scripts/torch_memory_layer.py --n-keys 128,256 --tokens 2048 --threads 2
     python3 scripts/torch_memory_layer.py --device cuda --n-keys 128,256,512,1024
 
-Needs PyTorch (Debian: apt-get install python3-torch libopenblas0-pthread).
+Needs PyTorch with a tuned BLAS (scripts/setup-torch.sh; without libopenblas0-pthread torch multiplies with
+the reference BLAS, 30-60x slower) and torch_setup.py beside it. Run it in the environment memlab gives it
+(`memlab bench --torch`): OPENBLAS_* unset, OMP_WAIT_POLICY=PASSIVE, jemalloc preloaded
+(docs/pytorch-peer.md).
 """
 import argparse
 import json
@@ -28,28 +34,58 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import torch_setup
+
 
 class MemoryLayer(nn.Module):
-    def __init__(self, dim, heads, k_dim, n_keys, knn, v_dim):
+    """A product-key memory layer on x [T, dim] -> [T, dim].
+
+    values: a shared [n_keys², v_dim] Parameter (Memory+), or None for a table of the layer's own.
+    sparse: the value table's gradient is a sparse tensor of the rows read (for torch.optim.SparseAdam)
+    instead of a dense one of the whole table.
+    qk_norm: queries and sub-keys scaled to unit length per half before scoring (Memory+).
+    swilu: the output is W2(bag ⊙ silu(W1 x)) (Memory+); otherwise a Linear v_dim -> dim when v_dim != dim.
+    """
+
+    def __init__(self, dim, heads, k_dim, n_keys, knn, v_dim, query_bias=True, qk_norm=False, swilu=False,
+                 values=None, sparse=True):
         super().__init__()
         if k_dim % 2:
             raise ValueError(f"k_dim={k_dim}: must be even")
         if not 1 <= knn <= n_keys:
             raise ValueError(f"knn={knn}: must be in 1..n_keys ({n_keys})")
         self.heads, self.k_dim, self.n_keys, self.knn = heads, k_dim, n_keys, knn
-        self.query = nn.Linear(dim, heads * k_dim, bias=True)
+        self.qk_norm, self.sparse = qk_norm, sparse
+        self.query = nn.Linear(dim, heads * k_dim, bias=query_bias)
         nn.init.xavier_uniform_(self.query.weight)
-        nn.init.zeros_(self.query.bias)
+        if query_bias:
+            nn.init.zeros_(self.query.bias)
         bound = 1 / math.sqrt(k_dim)
         self.keys = nn.Parameter(torch.empty(heads, 2, n_keys, k_dim // 2).uniform_(-bound, bound))
-        self.values = nn.Parameter(torch.randn(n_keys * n_keys, v_dim) / math.sqrt(v_dim))
-        self.proj = nn.Linear(v_dim, dim, bias=False) if v_dim != dim else None
+        if values is None:
+            values = nn.Parameter(torch.randn(n_keys * n_keys, v_dim) / math.sqrt(v_dim))
+        if values.shape != (n_keys * n_keys, v_dim):
+            raise ValueError(f"shared values {tuple(values.shape)}: this layer needs {(n_keys * n_keys, v_dim)}")
+        self.values = values
+
+        def normal(i, o):
+            lin = nn.Linear(i, o, bias=False)
+            nn.init.normal_(lin.weight, std=1 / math.sqrt(dim))
+            return lin
+
+        self.w1 = normal(dim, v_dim) if swilu else None
+        self.w2 = normal(v_dim, dim) if swilu else None
+        self.proj = normal(v_dim, dim) if not swilu and v_dim != dim else None
 
     def forward(self, x):
         t = x.shape[0]
         h, n, k, half = self.heads, self.n_keys, self.knn, self.k_dim // 2
         q = self.query(x).view(t, h, 2, half)
-        scores = torch.einsum("thpd,hpnd->thpn", q, self.keys)  # [T, H, 2, n_keys]
+        keys = self.keys
+        if self.qk_norm:
+            q = q / (q.norm(dim=-1, keepdim=True) + 1e-6)
+            keys = keys / (keys.norm(dim=-1, keepdim=True) + 1e-6)
+        scores = torch.einsum("thpd,hpnd->thpn", q, keys)  # [T, H, 2, n_keys]
         top, idx = scores.topk(k, dim=-1)  # [T, H, 2, knn] each
         s1, s2 = top[:, :, 0], top[:, :, 1]
         i1, i2 = idx[:, :, 0], idx[:, :, 1]
@@ -58,8 +94,10 @@ class MemoryLayer(nn.Module):
         best, pos = all_scores.topk(k, dim=-1)  # [T, H, knn]
         slots = all_idx.gather(-1, pos)
         weights = F.softmax(best.float(), dim=-1).type_as(best)
-        out = F.embedding_bag(slots.view(t, h * k), self.values,
-                              per_sample_weights=weights.view(t, h * k), mode="sum")
+        out = F.embedding_bag(slots.view(t, h * k), self.values, per_sample_weights=weights.view(t, h * k),
+                              mode="sum", sparse=self.sparse)
+        if self.w1 is not None:
+            return self.w2(out * F.silu(self.w1(x)))
         return self.proj(out) if self.proj is not None else out
 
 
@@ -151,11 +189,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (CPU)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--value-grad", choices=["best", "sparse", "dense"], default="best",
+                    help="the value table's gradient: sparse (the rows read), dense (nn.Embedding's default), or "
+                         "best: both timed, the faster forward+backward kept at each size")
+    ap.add_argument("--no-blas-probe", action="store_true", help="skip the one-second BLAS speed probe")
     a = ap.parse_args()
     if min(a.dim, a.heads, a.k_dim, a.knn, a.v_dim, a.tokens, a.repeats, a.threads) < 1 or a.warmup < 0:
         ap.error("sizes, --repeats and --threads must be >= 1, --warmup >= 0")
 
-    torch.set_num_threads(a.threads)
+    torch_setup.set_threads(a.threads)
     torch.manual_seed(a.seed)
     device = torch.device(a.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -170,21 +212,38 @@ def main():
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
         "threads": torch.get_num_threads(),
+        "blas": torch_setup.blas_facts(probe=not a.no_blas_probe),
+        "runtime": torch_setup.runtime_facts(),
+        "value_grad": a.value_grad,
         "config": {"dim": a.dim, "heads": a.heads, "k_dim": a.k_dim, "knn": a.knn, "v_dim": a.v_dim,
                    "tokens": a.tokens, "warmup": a.warmup, "repeats": a.repeats},
         "memory": [],
+        "value_grads": [],
+        "memory_variants": [],
     }
     if a.ffn_hidden >= 0:
         hidden = a.ffn_hidden or 4 * a.dim
         ffn = SwiGLU(a.dim, hidden).to(device)
         result["ffn"] = dict(model="swiglu", hidden=hidden, **measure(ffn, x, dy, device, a.warmup, a.repeats))
         del ffn
+    # "best" times both value gradients at each size and keeps the faster forward+backward: a sparse
+    # gradient of the rows read is uncoalesced (one row per read), so on small tables PyTorch is faster with
+    # the dense one.
+    variants = ["dense", "sparse"] if a.value_grad == "best" else [a.value_grad]
     for n in a.n_keys:
-        layer = MemoryLayer(a.dim, a.heads, a.k_dim, n, a.knn, a.v_dim).to(device)
-        result["memory"].append(dict(model="memory", n_keys=n, **measure(layer, x, dy, device, a.warmup, a.repeats)))
-        del layer
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        points = []
+        for vg in variants:
+            torch.manual_seed(a.seed * 7919 + n)  # the same layer for every variant
+            layer = MemoryLayer(a.dim, a.heads, a.k_dim, n, a.knn, a.v_dim, sparse=vg == "sparse").to(device)
+            points.append(dict(model="memory", n_keys=n, value_grad=vg,
+                               **measure(layer, x, dy, device, a.warmup, a.repeats)))
+            del layer
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        best = min(points, key=lambda p: p["forward_backward"]["seconds"])
+        result["memory"].append(best)
+        result["value_grads"].append(best["value_grad"])
+        result["memory_variants"].extend(points)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

@@ -33,7 +33,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"runs on both paths (--paths): graph (values a GoMLX variable) and host (values in host memory).\n"+
 		"Writes results/bench/<name>.json and plots/bench-<name>-*.png|svg. --quick: tiny sizes, seconds (flags\n"+
 		"still override). --parts lm (not in the default parts: ~15 minutes) trains every model kind of the\n"+
-		"--lm-preset for a few steps on each memory path and writes results/bench/lm-train-<name>.json.", stdout)
+		"--lm-preset for a few steps on each memory path (with --torch also the dense, memory and Memory+ models\n"+
+		"in PyTorch, scripts/torch_lm_bench.py) and writes results/bench/lm-train-<name>.json.", stdout)
 	f := addBenchFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,7 +54,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := f.resolveOutput(); err != nil {
+	if err := f.resolveOutput(parts); err != nil {
 		return err
 	}
 	b, err := backend.New(*f.backend)
@@ -63,11 +64,15 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	c.Progress = stdout
 	if parts["lm"] {
 		lmOut := filepath.Join(filepath.Dir(*f.out), "lm-train-"+*f.name+".json")
-		if err := benchLM(ctx, stdout, b, *f.name, *f.lmPreset, lmOut, *f.quick, *f.overwrite); err != nil {
+		var torch *bench.TorchOptions
+		if *f.torch {
+			torch = &bench.TorchOptions{Python: *f.python, Script: filepath.Join(filepath.Dir(*f.torchScript), "torch_lm_bench.py")}
+		}
+		if err := benchLM(ctx, stdout, b, *f.name, *f.lmPreset, lmOut, *f.quick, *f.overwrite, torch); err != nil {
 			return err
 		}
 		delete(parts, "lm")
-		if len(parts) == 0 && !*f.torch {
+		if len(parts) == 0 { // --torch went to the language models
 			return nil
 		}
 	}
@@ -186,8 +191,9 @@ func (f *benchFlags) partsToRun() (map[string]bool, error) {
 	return run, nil
 }
 
-// resolveOutput fills --name and --out and refuses to replace a results file without --overwrite.
-func (f *benchFlags) resolveOutput() error {
+// resolveOutput fills --name and --out; an existing --out is refused only when a part that writes it runs
+// (--parts lm alone writes lm-train-<name>.json).
+func (f *benchFlags) resolveOutput(parts map[string]bool) error {
 	spec, err := backend.Resolve(*f.backend)
 	if err != nil {
 		return usagef("%v", err)
@@ -200,7 +206,8 @@ func (f *benchFlags) resolveOutput() error {
 	if *f.out == "" {
 		*f.out = filepath.Join("results", "bench", *f.name+".json")
 	}
-	if !*f.overwrite {
+	writesOut := len(parts) > 1 || !parts["lm"]
+	if writesOut && !*f.overwrite {
 		if _, err := os.Stat(*f.out); err == nil {
 			return usagef("%s already exists; pass --overwrite or choose another --name/--out", *f.out)
 		}
@@ -276,7 +283,8 @@ func (f *benchFlags) measureTorch(ctx context.Context, stdout io.Writer, c bench
 
 // benchLM runs the language-model training benchmark and writes its report to out.
 // It goes next to the other parts' report (lm-train-<name>.json in --out's directory).
-func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, preset, out string, quick, overwrite bool) error {
+func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, preset, out string, quick, overwrite bool,
+	torch *bench.TorchOptions) error {
 	c := bench.DefaultLMConfig()
 	if quick {
 		c = bench.QuickLMConfig()
@@ -292,7 +300,7 @@ func benchLM(ctx context.Context, stdout io.Writer, b compute.Backend, name, pre
 			return usagef("%s already exists; pass --overwrite or choose another --name", out)
 		}
 	}
-	c.Progress = stdout
+	c.Progress, c.Torch = stdout, torch
 	fmt.Fprintf(stdout, "language-model training, preset %s:\n", c.Preset)
 	r, err := bench.MeasureLMTrain(ctx, b, name, c, ".", os.Getenv("GODEBUG"))
 	if err != nil {

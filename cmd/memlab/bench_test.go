@@ -27,11 +27,13 @@ func TestBenchQuickWritesResultsAndPlots(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results", "bench", "t.json")
 	plots := filepath.Join(dir, "plots")
-	// A stand-in python: "import torch" works and the script prints canned timings for n_keys 8 and 16.
+	// A stand-in python: "import torch" works and the script prints canned timings for n_keys 8 and 16, on
+	// OpenBLAS (memlab refuses a reference BLAS).
 	py := filepath.Join(dir, "python3")
 	script := `#!/bin/sh
 if [ "$1" = -c ]; then exit 0; fi
-echo '{"torch_version":"0.0-fake","device":"cpu","threads":2,"memory":[` +
+echo '{"torch_version":"0.0-fake","device":"cpu","threads":2,"value_grads":["dense","sparse"],` +
+		`"blas":{"sgemm_library":"/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3","probe":{"n":512,"threads":1,"matmul_gflops":150}},"memory":[` +
 		`{"model":"memory","n_keys":8,"forward":{"seconds":0.001},"forward_backward":{"seconds":0.002}},` +
 		`{"model":"memory","n_keys":16,"forward":{"seconds":0.001},"forward_backward":{"seconds":0.002}}]}'
 `

@@ -45,6 +45,8 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	overwrite := fs.Bool("overwrite", false, "rerun configurations that already have results")
 	steps := fs.Int("steps", 0, "override every run's steps (quick looks; results are then not comparable to the preset's)")
 	quiet := fs.Bool("quiet", false, "no per-step progress lines")
+	facts := fs.Int("facts", 0, "memorize only: random facts to store (0: the preset's)")
+	exposures := fs.Int("exposures", 0, "memorize only: times each fact is seen in training, >= 100 (0: the preset's)")
 	checkpoints := fs.String("checkpoint-dir", "", "root of the runs' checkpoints, deleted as each run finishes (default: <results>/.checkpoints)")
 	only := fs.String("only", "", "train only the runs whose name matches this regular expression, e.g. 'knn|1 head' (the table and plots still show every finished run)")
 	memPath := addMemoryPathFlag(fs)
@@ -62,6 +64,11 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	sw, err := lab.SweepByName(name, *preset, seeds)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if *facts != 0 || *exposures != 0 {
+		if sw, err = withData(sw, *facts, *exposures); err != nil {
+			return err
+		}
 	}
 	toRun := sw
 	if *only != "" {
@@ -118,7 +125,7 @@ func parseSeeds(s string) ([]int64, error) {
 
 // tableAndPlots prints a sweep's table and writes its charts from runs.
 func tableAndPlots(stdout io.Writer, sw lab.Sweep, runs []*results.Run, plotsDir string) error {
-	lab.WriteTable(stdout, runs)
+	lab.WriteSweepTable(stdout, sw, runs)
 	files, err := lab.PlotSweep(sw, runs, plotsDir)
 	if err != nil {
 		return err
@@ -127,4 +134,19 @@ func tableAndPlots(stdout io.Writer, sw lab.Sweep, runs []*results.Run, plotsDir
 		fmt.Fprintf(stdout, "plot: %s\n", f)
 	}
 	return nil
+}
+
+// withData applies --facts and --exposures, which only the memorize sweep
+// has: its claim is about the capacity regime, so fewer than 100 exposures
+// are refused.
+func withData(sw lab.Sweep, facts, exposures int) (lab.Sweep, error) {
+	switch {
+	case sw.Name != "memorize":
+		return sw, usagef("--facts and --exposures size the memorize sweep only, not %s", sw.Name)
+	case facts < 0:
+		return sw, usagef("--facts=%d: must be >= 1 (or 0 for the preset's)", facts)
+	case exposures != 0 && exposures < 100:
+		return sw, usagef("--exposures=%d: must be >= 100, the capacity regime the sweep measures (or 0 for the preset's)", exposures)
+	}
+	return sw.WithData(facts, exposures), nil
 }

@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +34,10 @@ type LMConfig struct {
 	// MemoryNKeys are the vanilla memory sizes timed (n_keys² values each); 0 means the preset's.
 	MemoryNKeys []int `json:"memory_n_keys"`
 	Seed        int64 `json:"seed"`
+
+	// Torch, when set, also trains the same dense, memory and Memory+ models in PyTorch
+	// (scripts/torch_lm_bench.py) for a side-by-side ratio.
+	Torch *TorchOptions `json:"-"`
 
 	Progress io.Writer `json:"-"`
 }
@@ -79,9 +85,14 @@ type LMPoint struct {
 	// RatioToDense is TokensPerSecond over the dense base's, measured in the same run.
 	RatioToDense float64 `json:"ratio_to_dense"`
 	// Step is the time of one training step: the fastest round's mean, and the median round's.
-	Step          Timing `json:"step"`
-	Params        int64  `json:"params"`
-	FLOPsPerToken int64  `json:"flops_per_token"`
+	Step Timing `json:"step"`
+	// CPUSecondsPerStep is the process's CPU time (user and system, all threads) per step in the fastest
+	// round, and CPURatioToDense the dense base's over it: less sensitive than wall time to other work on a
+	// shared machine, but blind to how well a step keeps the cores busy.
+	CPUSecondsPerStep float64 `json:"cpu_seconds_per_step"`
+	CPURatioToDense   float64 `json:"cpu_ratio_to_dense"`
+	Params            int64   `json:"params"`
+	FLOPsPerToken     int64   `json:"flops_per_token"`
 }
 
 // LMReport is what `memlab bench --parts lm` writes to results/bench/lm-train-<name>.json.
@@ -99,6 +110,10 @@ type LMReport struct {
 	// TokensPerStep is batch × sequence length of the preset.
 	TokensPerStep int       `json:"tokens_per_step"`
 	Models        []LMPoint `json:"models"`
+	// Torch is the PyTorch run of the same models (with LMConfig.Torch); TorchSkipped says why there is
+	// none when it was asked for.
+	Torch        *TorchLMResult `json:"torch,omitempty"`
+	TorchSkipped string         `json:"torch_skipped,omitempty"`
 }
 
 // lmCase is one model to time.
@@ -131,6 +146,7 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 		GoDebug: godebug, StartedAt: time.Now().UTC(), Config: c, LoadAverageStart: loadAverage()}
 	cases := lmCases(c)
 	rounds := make([][]float64, len(cases)) // seconds per step, per round
+	cpu := make([]float64, len(cases))      // CPU seconds per step of the fastest round
 	for round := range c.Rounds {
 		for i, lc := range cases {
 			plan, err := lab.Build(lab.Spec{Preset: c.Preset, Model: lc.kind, NKeys: lc.nKeys, MemoryPath: lc.path,
@@ -138,9 +154,12 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 			if err != nil {
 				return nil, err
 			}
-			perStep, err := timeTraining(ctx, b, plan, c.Warmup)
+			perStep, cpuPerStep, err := timeTraining(ctx, b, plan, c.Warmup)
 			if err != nil {
 				return nil, fmt.Errorf("bench: lm %s (%s path): %w", lc.kind, lc.path, err)
+			}
+			if len(rounds[i]) == 0 || perStep < slices.Min(rounds[i]) {
+				cpu[i] = cpuPerStep
 			}
 			rounds[i] = append(rounds[i], perStep)
 			if round == 0 {
@@ -162,6 +181,13 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 	}
 	for i := range r.Models {
 		r.Models[i].RatioToDense = ratio(r.Models[i].TokensPerSecond, r.Models[0].TokensPerSecond)
+		r.Models[i].CPUSecondsPerStep = cpu[i]
+		r.Models[i].CPURatioToDense = ratio(cpu[0], cpu[i])
+	}
+	if c.Torch != nil {
+		if err := measureTorchLM(ctx, c, r); err != nil {
+			return nil, err
+		}
 	}
 	r.FinishedAt = time.Now().UTC()
 	r.WallSeconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
@@ -169,27 +195,68 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 	return r, nil
 }
 
-// timeTraining trains plan's model for its steps and returns the mean seconds per step after the first
-// warmup steps, from the trainer's own step callbacks (no evaluation is timed).
-func timeTraining(ctx context.Context, b compute.Backend, plan *lab.Plan, warmup int) (float64, error) {
+// measureTorchLM trains the preset's dense, memory (each size, sparse and dense value gradients) and
+// Memory+ models in PyTorch; a missing or failing PyTorch is recorded as a skip, a reference-BLAS torch is
+// an error.
+func measureTorchLM(ctx context.Context, c LMConfig, r *LMReport) error {
+	if err := TorchAvailable(ctx, c.Torch.Python); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.TorchSkipped = err.Error()
+		return nil
+	}
+	plan, err := lab.Build(lab.Spec{Preset: c.Preset, Model: lm.KindMemory, Seed: c.Seed})
+	if err != nil {
+		return err
+	}
+	tc := TorchLMConfigFrom(plan.Model, plan.Train)
+	tc.Models = []TorchLMModel{{Kind: "dense"}}
+	for _, n := range c.MemoryNKeys {
+		for _, values := range []string{"sparse", "dense"} {
+			tc.Models = append(tc.Models, TorchLMModel{Kind: "memory", NKeys: n, Values: values})
+		}
+	}
+	tc.Models = append(tc.Models, TorchLMModel{Kind: "memory+", Values: "sparse"}, TorchLMModel{Kind: "memory+", Values: "dense"})
+	tc.Warmup, tc.Steps, tc.Threads = c.Warmup+1, 4*c.Steps, 2
+	c.progressf("  PyTorch (%s): %d models, %d timed steps each", c.Torch.Script, len(tc.Models), tc.Steps)
+	res, err := RunTorchLM(ctx, *c.Torch, tc)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, ErrReferenceBLAS):
+		return err
+	case err != nil:
+		r.TorchSkipped = "the PyTorch run failed: " + err.Error()
+	default:
+		r.Torch = res
+	}
+	return nil
+}
+
+// timeTraining trains plan's model for its steps and returns the mean wall and CPU seconds per step after
+// the first warmup steps, from the trainer's own step callbacks (no evaluation is timed).
+func timeTraining(ctx context.Context, b compute.Backend, plan *lab.Plan, warmup int) (wall, cpu float64, err error) {
 	plan.Train.EvalEvery, plan.Train.CheckpointEvery = 0, 0
 	tr, err := lab.NewTrainer(b, plan)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var start, end time.Time
+	var cpuStart, cpuEnd float64
 	_, err = tr.Run(ctx, train.Options{NoBuiltinEval: true, OnStep: func(s train.StepInfo) {
 		switch s.Step {
 		case warmup:
-			start = time.Now()
+			start, cpuStart = time.Now(), processCPUSeconds()
 		case plan.Train.Steps:
-			end = time.Now()
+			end, cpuEnd = time.Now(), processCPUSeconds()
 		}
 	}})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return end.Sub(start).Seconds() / float64(plan.Train.Steps-warmup), nil
+	steps := float64(plan.Train.Steps - warmup)
+	return end.Sub(start).Seconds() / steps, (cpuEnd - cpuStart) / steps, nil
 }
 
 // fastestAndMedian summarises repeated measurements.
@@ -214,9 +281,21 @@ func (c LMConfig) progressf(format string, args ...any) {
 func (r *LMReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nLanguage-model training, preset %s (%d tokens per step), backend %s, load average %.1f → %.1f\n",
 		r.Config.Preset, r.TokensPerStep, r.Backend.Spec, r.LoadAverageStart, r.LoadAverageEnd)
-	fmt.Fprintf(w, "  %-8s %-6s %7s %10s %12s %10s %12s\n", "model", "path", "n_keys", "params", "FLOPs/token", "tokens/s", "÷dense")
+	fmt.Fprintf(w, "  %-8s %-6s %7s %10s %12s %10s %8s %12s %10s\n", "model", "path", "n_keys", "params", "FLOPs/token",
+		"tokens/s", "÷dense", "CPU s/step", "CPU÷dense")
 	for _, m := range r.Models {
-		fmt.Fprintf(w, "  %-8s %-6s %7d %10d %12d %10.0f %12.2f\n", m.Kind, m.Path, m.NKeys, m.Params, m.FLOPsPerToken,
-			m.TokensPerSecond, m.RatioToDense)
+		fmt.Fprintf(w, "  %-8s %-6s %7d %10d %12d %10.0f %8.2f %12.3f %10.2f\n", m.Kind, m.Path, m.NKeys, m.Params, m.FLOPsPerToken,
+			m.TokensPerSecond, m.RatioToDense, m.CPUSecondsPerStep, m.CPURatioToDense)
+	}
+	if r.TorchSkipped != "" {
+		fmt.Fprintf(w, "PyTorch: skipped (%s)\n", r.TorchSkipped)
+	}
+	if t := r.Torch; t != nil {
+		fmt.Fprintf(w, "PyTorch %s, %d threads, %s (load average %.1f → %.1f)\n", t.TorchVersion, t.Threads, t.Device,
+			t.LoadAverageStart, t.LoadAverageEnd)
+		fmt.Fprintf(w, "  %-8s %-7s %7s %10s %10s %12s\n", "model", "values", "n_keys", "params", "tokens/s", "÷dense")
+		for _, m := range t.Models {
+			fmt.Fprintf(w, "  %-8s %-7s %7d %10d %10.0f %12.2f\n", m.Kind, m.Values, m.NKeys, m.Params, m.TokensPerSecond, m.RatioToDense)
+		}
 	}
 }

@@ -28,9 +28,8 @@ type Report struct {
 	Name  string `json:"name"`
 	Quick bool   `json:"quick"`
 
-	Backend backend.Info    `json:"backend"`
-	Machine results.Machine `json:"machine"`
-	Git     results.Git     `json:"git"`
+	// Provenance's seed is Config.Seed; its dataset is "random": the benchmark times random inputs.
+	results.Provenance
 	// GoDebug is the GODEBUG setting of the run (asyncpreemptoff=1 matters for the Go backend's speed).
 	GoDebug string `json:"godebug"`
 	// LoadAverageStart and LoadAverageEnd are the 1-minute load averages (Linux /proc/loadavg; 0 elsewhere)
@@ -59,7 +58,8 @@ type Report struct {
 // NewReport starts a report: provenance of backend b, this machine and the git state of repoDir.
 func NewReport(name string, b compute.Backend, c Config, repoDir, godebug string) *Report {
 	return &Report{
-		Name: name, Backend: backend.Describe(b), Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir),
+		Name: name, Provenance: results.Provenance{Seed: c.Seed, Dataset: "random", Backend: backend.Describe(b),
+			Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir)},
 		GoDebug: godebug, StartedAt: time.Now().UTC(), Config: c, LoadAverageStart: loadAverage(),
 	}
 }

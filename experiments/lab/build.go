@@ -44,6 +44,9 @@ func Build(s Spec) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Spec: s, Preset: p}
+	if s.Exposures > 0 {
+		plan.Preset.EvalQALimit = 0 // stored bits count every fact: the last evaluation decodes them all
+	}
 	warning, err := s.checkKNN(p)
 	if err != nil {
 		return nil, err
@@ -93,6 +96,17 @@ func Build(s Spec) (*Plan, error) {
 	if s.ValueLRx > 0 {
 		tc.ValueLR = s.ValueLRx * tc.LR
 	}
+	if s.BatchSize > 0 {
+		tc.BatchSize = s.BatchSize
+	}
+	if s.SeqLen > 0 {
+		tc.SeqLen = s.SeqLen
+	}
+	if s.Exposures > 0 {
+		if tc, err = exposureTraining(tc, plan.Tokenizer, plan.Dataset, s.Exposures, s.Steps > 0); err != nil {
+			return nil, err
+		}
+	}
 	plan.Train = tc
 	if err := tc.Validate(); err != nil {
 		return nil, err
@@ -105,6 +119,9 @@ func Build(s Spec) (*Plan, error) {
 	}
 	if s.Dim > 0 {
 		base.Dim = s.Dim
+	}
+	if s.SeqLen > 0 || s.Exposures > 0 {
+		base.SeqLen = tc.SeqLen // the context the model trains on, which its FLOPs count
 	}
 	if plan.Model, err = s.modelConfig(base, p); err != nil {
 		return nil, err
@@ -160,6 +177,9 @@ func (s Spec) dataset(p Preset) (ds *data.Dataset, warning string, err error) {
 		}
 		ds, err = data.Biographies(data.BioConfig{People: people, Templates: p.Templates, Seed: s.Seed})
 		return ds, "", err
+	case name == RandomFactsDataset:
+		ds, err = data.RandomFacts(data.RandomFactsConfig{Facts: s.Facts, ValueWords: s.ValueWords, Seed: s.Seed})
+		return ds, "", err
 	case strings.HasPrefix(name, "tsv:"):
 		path := strings.TrimPrefix(name, "tsv:")
 		facts, report, err := data.LoadFactsTSVWith(path, data.TSVOptions{Lenient: s.LenientTSV})
@@ -181,7 +201,7 @@ func (s Spec) dataset(p Preset) (ds *data.Dataset, warning string, err error) {
 	case "regions":
 		facts, err = data.RegionNames(s.Facts, s.Seed)
 	default:
-		return nil, "", fmt.Errorf("lab: dataset=%q: must be bios, unicode, languages, regions, continual or tsv:PATH", name)
+		return nil, "", fmt.Errorf("lab: dataset=%q: must be bios, %s, unicode, languages, regions, continual or tsv:PATH", name, RandomFactsDataset)
 	}
 	if err != nil {
 		return nil, "", err

@@ -66,6 +66,8 @@ func SweepCharts(s Sweep, rows []Row) ([]Chart, error) {
 		charts, err = scalingCharts(s, rows, preset)
 	case "capacity":
 		charts, err = capacityCharts(s, rows, preset)
+	case "memorize":
+		charts, err = memorizeCharts(s, rows, preset)
 	default:
 		charts, err = barCharts(s, rows, preset)
 	}

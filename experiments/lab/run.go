@@ -76,6 +76,9 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 		Progress: opts.Progress, CheckpointDir: opts.CheckpointDir, Resume: opts.Resume,
 		ModelConfig: cfg, Results: run, EvalQALimit: plan.Preset.EvalQALimit, ValWindows: plan.ValWindows,
 	}
+	if plan.Spec.Exposures > 0 {
+		topts.NoBuiltinEval, topts.EvalFn = true, capacityEval(plan)
+	}
 	if opts.EvalOnly {
 		_, err = tr.Evaluate(ctx, topts)
 	} else {
@@ -88,7 +91,12 @@ func Run(ctx context.Context, b compute.Backend, plan *Plan, opts Options) (run 
 	run.Final["active_params_per_token"] = float64(acc.ActiveParamsPerToken)
 	run.Final["flops_per_token"] = float64(acc.FLOPsPerToken)
 	run.Final["memory_value_params"] = float64(acc.MemoryValueParams)
-	if bits, ok := storedBits(plan, run.Final); ok {
+	if plan.Spec.Exposures > 0 {
+		capacityMetrics(plan, acc, run.Final)
+		if drop, ok := lossDropLastTenth(run); ok {
+			run.Final["loss_drop_last_tenth"] = drop
+		}
+	} else if bits, ok := storedBits(plan, run.Final); ok {
 		run.Final["stored_bits"] = bits
 		run.Final["bits_per_param"] = bits / float64(acc.TotalParams)
 	}

@@ -34,7 +34,15 @@ type Spec struct {
 	DenseScale float64 `json:"dense_scale,omitempty"`     // dense only: FLOPs ×factor of the base…
 	ScaleBy    string  `json:"scale_by,omitempty"`        // …by "width" or "depth"
 	MoEExperts int     `json:"moe_experts,omitempty"`     // moe only: 0 = matched to the memory model
-	Facts      int     `json:"facts,omitempty"`           // real-fact datasets: how many facts (0 = all)
+	Facts      int     `json:"facts,omitempty"`           // real-fact datasets: how many facts (0 = all); random-facts: how many (required)
+	// Capacity regime (the memorize sweep): training runs for this many
+	// exposures of every document (epochs) instead of the preset's steps, and
+	// the last evaluation scores every seen fact (see memorize.go).
+	Exposures  int `json:"exposures,omitempty"`
+	ValueWords int `json:"value_words,omitempty"` // random-facts: words per answer (0: data.DefaultValueWords)
+	KDim       int `json:"k_dim,omitempty"`       // memory key dimension override
+	BatchSize  int `json:"batch_size,omitempty"`  // training batch override
+	SeqLen     int `json:"seq_len,omitempty"`     // training window (and model context) override
 	// MemoryPath is where memory layers run (train.PathGraph or train.PathHost); empty means the default
 	// for the model (DefaultMemoryPath with the pure-Go backend). Models without a host path (dense, MoE,
 	// PEER) always run on the graph path.
@@ -54,7 +62,8 @@ func (s Spec) Validate() error {
 		v    int
 	}{{"steps", s.Steps}, {"people", s.People}, {"n_keys", s.NKeys}, {"knn", s.KNN}, {"mem_heads", s.MemHeads},
 		{"v_dim", s.VDim}, {"layers", s.Layers}, {"dim", s.Dim}, {"moe_experts", s.MoEExperts}, {"facts", s.Facts},
-		{"checkpoint_every", s.CheckpointEvery}} {
+		{"exposures", s.Exposures}, {"value_words", s.ValueWords}, {"k_dim", s.KDim}, {"batch_size", s.BatchSize},
+		{"seq_len", s.SeqLen}, {"checkpoint_every", s.CheckpointEvery}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Sprintf("lab: %s=%d: must be >= 0 (0 means the preset's value)", f.name, f.v))
 		}
@@ -140,6 +149,9 @@ func (s Spec) memoryConfig(p Preset) memlayer.Config {
 	}
 	if s.VDim > 0 {
 		m.VDim = s.VDim
+	}
+	if s.KDim > 0 {
+		m.KDim = s.KDim
 	}
 	if m.KNN > m.NKeys { // only the preset's knn: checkKNN refuses a larger explicit one
 		m.KNN = m.NKeys

@@ -285,9 +285,8 @@ func (r *sweepRunner) train(i int, path string) (*results.Run, error) {
 		return nil, err
 	}
 	removeCheckpoints(ckpt, opts.CheckpointDir)
-	fmt.Fprintf(opts.Log, "[%d/%d] %s: held-out EM %.1f%%, seen EM %.1f%%, answer NLL %.2f (%s) → %s\n",
-		i+1, len(r.plans), plan.Spec.Name, 100*run.Final["eval_qa_em"], 100*run.Final["train_qa_em"],
-		run.Final["eval_qa_nll"], time.Since(t0).Round(time.Second), path)
+	fmt.Fprintf(opts.Log, "[%d/%d] %s: %s (%s) → %s\n", i+1, len(r.plans), plan.Spec.Name, runSummary(run),
+		time.Since(t0).Round(time.Second), path)
 	return run, nil
 }
 
@@ -327,4 +326,15 @@ func LoadSweep(resultsDir string, s Sweep) ([]*results.Run, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// runSummary is the log line's account of a finished run: recall and stored
+// bits for random facts, exact match and answer NLL for questions with
+// held-out ones.
+func runSummary(run *results.Run) string {
+	f := run.Final
+	if _, ok := f["eval_qa_nll"]; !ok {
+		return fmt.Sprintf("seen recall %.1f%%, %.0f bits stored", 100*f["train_qa_em"], f["stored_bits"])
+	}
+	return fmt.Sprintf("held-out EM %.1f%%, seen EM %.1f%%, answer NLL %.2f", 100*f["eval_qa_em"], 100*f["train_qa_em"], f["eval_qa_nll"])
 }

@@ -19,7 +19,7 @@ type Sweep struct {
 }
 
 // SweepNames lists the sweeps in the order of the paper.
-var SweepNames = []string{"scaling", "compare", "ablations", "capacity"}
+var SweepNames = []string{"scaling", "compare", "ablations", "capacity", "memorize"}
 
 func boolPtr(b bool) *bool { return &b }
 
@@ -82,6 +82,12 @@ func SweepByName(name, preset string, seeds []int64) (Sweep, error) {
 		for _, people := range []int{base / 2, base, base * 2, base * 4} {
 			add(Spec{Name: fmt.Sprintf("dense-people%d", people), Model: lm.KindDense, People: people})
 			add(Spec{Name: fmt.Sprintf("memory-people%d", people), Model: lm.KindMemory, People: people})
+		}
+	case "memorize":
+		s = Sweep{Name: name, Title: "Factual capacity at equal compute (paper Fig. 1, capacity regime)",
+			Claim: "at equal FLOPs, memory models store more facts as the memory grows, toward dense models with 2-4x the compute"}
+		if err := memorizeRuns(preset, add); err != nil {
+			return Sweep{}, err
 		}
 	default:
 		return Sweep{}, fmt.Errorf("lab: sweep %q unknown; choose one of %s", name, strings.Join(SweepNames, ", "))

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/memlayers/memlayers/experiments/results"
 )
 
 // The report (results/REPORT.md, written by `memlab report`) is the full
@@ -29,7 +31,11 @@ type reportSection struct {
 func reportSections() []reportSection {
 	sections := []reportSection{{"The paper's claims", writeClaimsSection}}
 	for _, name := range SweepNames {
-		sections = append(sections, reportSection{"Sweep `" + name + "`", sweepSection(name)})
+		write := sweepSection(name)
+		if name == "memorize" { // its own table: stored bits, not held-out questions
+			write = memorizeSection
+		}
+		sections = append(sections, reportSection{"Sweep `" + name + "`", write})
 	}
 	return append(sections, reportSection{"Continual learning (`memlab sweep continual`)", writeContinualSection})
 }
@@ -127,18 +133,26 @@ func sweepSection(name string) func(io.Writer, string, string, []int64) error {
 			fmt.Fprintf(w, "No results yet (`memlab sweep %s --preset %s`).\n", name, preset)
 			return nil
 		}
-		charts, err := SweepCharts(sw, Aggregate(runs))
-		if err != nil {
+		if err := writeFilesLine(w, sw, preset, runs); err != nil {
 			return err
 		}
-		var links []string
-		for _, c := range charts {
-			links = append(links, fmt.Sprintf("[%s](../plots/%s.png)", c.File, c.File))
-		}
-		fmt.Fprintf(w, "Files: `results/%s/%s/`; charts: %s.\n\n", name, preset, strings.Join(links, ", "))
 		WriteMarkdownTable(w, runs)
 		return nil
 	}
+}
+
+// writeFilesLine says where a sweep's results files are and links its charts.
+func writeFilesLine(w io.Writer, sw Sweep, preset string, runs []*results.Run) error {
+	charts, err := SweepCharts(sw, Aggregate(runs))
+	if err != nil {
+		return err
+	}
+	var links []string
+	for _, c := range charts {
+		links = append(links, fmt.Sprintf("[%s](../plots/%s.png)", c.File, c.File))
+	}
+	fmt.Fprintf(w, "Files: `results/%s/%s/`; charts: %s.\n\n", sw.Name, preset, strings.Join(links, ", "))
+	return nil
 }
 
 // seedFile matches a sweep's results file name and captures its seed.

@@ -1,0 +1,80 @@
+package lab
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/memlayers/memlayers/experiments/data"
+	"github.com/memlayers/memlayers/experiments/lm"
+)
+
+// TestMemorizeSweepIsComputeMatched checks the sweep's design at every
+// preset: each model costs the dense base's FLOPs per token within ±10%
+// (dense ×2 and ×4 excepted, which cost about twice and four times), there
+// are at least five memory sizes, Memory+ replaces at most half of the FFN
+// blocks, MoE and PEER have at least the parameters of the memory they are
+// matched to, and every run trains for its exposures.
+func TestMemorizeSweepIsComputeMatched(t *testing.T) {
+	for _, preset := range []string{"tiny", "small"} {
+		sw, err := SweepByName("memorize", preset, []int64{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans := map[string]*Plan{}
+		for _, s := range sw.Runs {
+			p, err := Build(s)
+			if err != nil {
+				t.Fatalf("%s %s: %v", preset, s.Name, err)
+			}
+			plans[s.Name] = p
+		}
+		sizes := 0
+		for name, p := range plans {
+			base := "dense"
+			if strings.HasPrefix(name, "bios-") {
+				base = "bios-dense"
+			}
+			ratio := lm.FLOPsRatio(p.Model, plans[base].Model)
+			want := 1.0
+			switch strings.TrimPrefix(name, "bios-") {
+			case "dense-x2":
+				want = 2
+			case "dense-x4":
+				want = 4
+			}
+			tol := 0.10
+			if want > 1 {
+				tol = lm.ScaleTolerance
+			}
+			if math.Abs(ratio/want-1) > tol {
+				t.Errorf("%s %s: %.3f× the base's FLOPs per token, want %g× ±%.0f%%", preset, name, ratio, want, 100*tol)
+			}
+			if strings.HasPrefix(name, "memory-") {
+				sizes++
+			}
+			tokens := data.CorpusTokens(p.Tokenizer, p.Dataset.Documents)
+			steps, _ := data.ExposureSteps(tokens, p.Train.SeqLen, p.Train.BatchSize, p.Spec.Exposures)
+			if p.Spec.Exposures < 100 || p.Train.Steps != steps {
+				t.Errorf("%s %s: %d exposures in %d steps, want >= 100 exposures in ExposureSteps = %d", preset, name, p.Spec.Exposures, p.Train.Steps, steps)
+			}
+		}
+		if sizes < 5 {
+			t.Errorf("%s: %d memory sizes on random facts, want >= 5", preset, sizes)
+		}
+		mp := plans["memory+"].Model
+		if n := len(mp.Placement()); n != 3 || 2*n > mp.Layers {
+			t.Errorf("%s: Memory+ in layers %v of %d: want 3 memory layers replacing at most half of the FFN blocks", preset, mp.Placement(), mp.Layers)
+		}
+		ref := lm.Count(plans["memory-64x64"].Model).TotalParams
+		for _, name := range []string{"moe", "peer"} {
+			if got := lm.Count(plans[name].Model).TotalParams; got < ref {
+				t.Errorf("%s %s: %d parameters, fewer than the memory it is matched to (%d)", preset, name, got, ref)
+			}
+		}
+		if !slices.ContainsFunc(sw.Runs, func(s Spec) bool { return s.Dataset == "bios" }) {
+			t.Errorf("%s: no biographies runs", preset)
+		}
+	}
+}
