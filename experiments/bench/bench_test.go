@@ -386,6 +386,15 @@ func TestReadOldReport(t *testing.T) {
 	}
 }
 
+// TestReadReportRefusesLMReport: the language-model report sits next to the layer reports in results/bench/
+// and has a "torch" part too; reading it as a layer report (notebook 04 reads every file there) is refused.
+func TestReadReportRefusesLMReport(t *testing.T) {
+	data := []byte(`{"name": "go", "models": [{"kind": "dense"}], "torch": {"models": []}}`)
+	if _, err := DecodeReport(data, "lm-train-go.json"); err == nil || !strings.Contains(err.Error(), "language-model training report") {
+		t.Errorf("DecodeReport of an LM report: %v, want a refusal naming it", err)
+	}
+}
+
 // TestMeasureLMTrainQuick runs the language-model benchmark's plumbing on the tiny preset: every model
 // kind once on each path it has, the dense base first with ratio 1.
 func TestMeasureLMTrainQuick(t *testing.T) {

@@ -103,6 +103,12 @@ func DecodeReport(data []byte, name string) (*Report, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("bench: %s is not a benchmark report: %v", name, err)
 	}
+	var lm struct {
+		Models json.RawMessage `json:"models"`
+	}
+	if json.Unmarshal(data, &lm) == nil && len(lm.Models) > 0 {
+		return nil, fmt.Errorf("bench: %s is a language-model training report (memlab bench --parts lm), not a layer report", name)
+	}
 	if r.Name == "" || (r.Bag == nil && r.Layers == nil && r.Train == nil && r.Torch == nil) {
 		return nil, fmt.Errorf("bench: %s is not a benchmark report (no name or no measurements)", name)
 	}
