@@ -12,7 +12,7 @@ export GODEBUG ?= asyncpreemptoff=1
 
 GO ?= go
 
-.PHONY: scaling demo test soak bench build vet
+.PHONY: scaling demo test soak fuzz bench build vet
 
 # The README's first command, the main job on the pure-Go backend: the paper's
 # Figure 1 in miniature (memory size 0 -> 128^2 on the tiny model, plus a dense
@@ -36,6 +36,16 @@ test:
 SOAK_N ?= 20
 soak:
 	bash scripts/soak.sh $(SOAK_N)
+
+# Every fuzz target for FUZZTIME each (go test runs their seed corpora as
+# ordinary tests; this searches for new crashers, written to testdata/fuzz/).
+FUZZTIME ?= 2m
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; \
+	done
 
 bench:
 	$(GO) test ./memlayer -run XXX -bench . -benchtime 3x
