@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	gplot "gonum.org/v1/plot"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/memlayers/memlayers/experiments/lm"
 	"github.com/memlayers/memlayers/experiments/plot"
@@ -230,15 +228,7 @@ func PlotContinual(preset string, runs []*results.Run, dir string) ([]string, er
 	if err != nil {
 		return nil, err
 	}
-	var files []string
-	for _, c := range charts {
-		png, _, err := plot.Save(c.Plot, filepath.Join(dir, c.File), 7*vg.Inch, 4.5*vg.Inch)
-		if err != nil {
-			return files, err
-		}
-		files = append(files, png)
-	}
-	return files, nil
+	return saveCharts(charts, dir)
 }
 
 // pmf formats a mean ± spread with the given format, without the spread for one seed.

@@ -21,15 +21,7 @@ import (
 //   - "-bios" and "-bios-nll": the biographies variant, exact match and answer
 //     NLL of the held-out people's questions against the memory size.
 func memorizeCharts(s Sweep, rows []Row, preset string) ([]Chart, error) {
-	var facts, bios []Row
-	for _, r := range rows {
-		if name, ok := strings.CutPrefix(r.Name, "bios-"); ok {
-			r.Name = name
-			bios = append(bios, r)
-		} else {
-			facts = append(facts, r)
-		}
-	}
+	facts, bios := splitBiosRows(rows)
 	var charts []Chart
 	add := func(file string, c Chart, err error) error {
 		if err == nil && c.Plot != nil {
@@ -177,4 +169,18 @@ func bitsPerParamChart(rows []Row, preset string) (Chart, error) {
 	}
 	p, err := plot.Line(spec)
 	return Chart{Plot: p}, err
+}
+
+// splitBiosRows separates a memorize sweep's rows into the random-facts runs
+// and the biographies runs, the latter without their "bios-" prefix.
+func splitBiosRows(rows []Row) (facts, bios []Row) {
+	for _, r := range rows {
+		if name, ok := strings.CutPrefix(r.Name, "bios-"); ok {
+			r.Name = name
+			bios = append(bios, r)
+		} else {
+			facts = append(facts, r)
+		}
+	}
+	return facts, bios
 }

@@ -94,15 +94,7 @@ const bitsKey = "stored_bits"
 // reach the dense models with 2× and 4× the FLOPs, Memory+ against MoE and
 // vanilla memory, and held-out extraction on the biographies.
 func MemorizeClaims(rows []Row) []Claim {
-	var facts, bios []Row
-	for _, r := range rows {
-		if name, ok := strings.CutPrefix(r.Name, "bios-"); ok {
-			r.Name = name
-			bios = append(bios, r)
-		} else {
-			facts = append(facts, r)
-		}
-	}
+	facts, bios := splitBiosRows(rows)
 	var out []Claim
 	const regime = "Regime: the dense base runs out of capacity (recall well below 100% after ≥ 100 exposures while its training loss has flattened)"
 	dense, ok := get(facts, "dense")

@@ -32,6 +32,11 @@ func PlotSweep(s Sweep, runs []*results.Run, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return saveCharts(charts, dir)
+}
+
+// saveCharts writes charts (PNG and SVG, at the report's size) under dir and returns the PNG paths.
+func saveCharts(charts []Chart, dir string) ([]string, error) {
 	var files []string
 	for _, c := range charts {
 		png, _, err := plot.Save(c.Plot, filepath.Join(dir, c.File), 7*vg.Inch, 4.5*vg.Inch)
