@@ -8,9 +8,10 @@ import (
 	"github.com/memlayers/memlayers/experiments/train"
 )
 
-// TestCommittedResultsKeepTheirIdentity: every committed sweep result was trained on the graph path, and
-// the same spec with memory_path=graph still resolves to the identity it recorded, so that code changes
-// do not silently make the committed results stale (a sweep would refuse to extend them).
+// TestCommittedResultsKeepTheirIdentity: every committed sweep result, with the spec set to the memory path
+// it recorded (the graph path for the sweeps made before the host path, the host path for the memorize
+// sweep), still resolves to the identity it recorded, so that code changes do not silently make the
+// committed results stale (a sweep would refuse to extend them).
 func TestCommittedResultsKeepTheirIdentity(t *testing.T) {
 	checked := 0
 	for _, preset := range []string{"tiny", "small"} {
@@ -25,6 +26,9 @@ func TestCommittedResultsKeepTheirIdentity(t *testing.T) {
 					continue
 				}
 				spec.MemoryPath = train.PathGraph
+				if path := recordedMemoryPath(r); path != "" {
+					spec.MemoryPath = path
+				}
 				plan, err := Build(spec)
 				if err != nil {
 					t.Fatal(err)
