@@ -26,8 +26,6 @@ type session struct {
 	sum       *Summary
 	lastSaved int // the step of the newest checkpoint, -1 before any
 	prog      *progress
-	// rowsUpdated sums the value rows the host path updated over this session's steps.
-	rowsUpdated int64
 }
 
 // begin fills opts' defaults, opens (and, resuming, loads) the checkpoint directory, prepares the host
@@ -128,7 +126,7 @@ func (r *session) trainStep() error {
 	}
 	t.step++
 	if t.host != nil {
-		r.rowsUpdated += int64(t.host.rowsUpdated)
+		t.valueRows += int64(t.host.rowsUpdated)
 	}
 	bs, T := b.Size()
 	t.tokens += int64(bs * T)
@@ -168,8 +166,8 @@ func (r *session) end() (*Summary, error) {
 	}
 	t.fillSummary(r.sum, r.handler)
 	r.sum.Final = t.finalMetrics(r.sum)
-	if steps := t.step - r.sum.StartStep; t.host != nil && steps > 0 {
-		r.sum.Final["value_rows_per_step"] = float64(r.rowsUpdated) / float64(steps)
+	if t.host != nil && t.step > 0 {
+		r.sum.Final["value_rows_per_step"] = float64(t.valueRows) / float64(t.step)
 	}
 	if r.run != nil {
 		r.run.Final = r.sum.Final

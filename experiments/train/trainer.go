@@ -57,6 +57,7 @@ type Trainer struct {
 	step         int
 	tokens       int64
 	trainSeconds float64
+	valueRows    int64 // value rows the host path updated, summed over the run's steps
 	lastEvalStep int
 	lossSum      float64 // training losses since the last evaluation
 	lossCount    int
@@ -585,7 +586,7 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	if err := t.batcher.SetState(st.Batcher); err != nil {
 		return nil, fmt.Errorf("train: checkpoint %s: %s; use a new --checkpoint-dir", latest, oneLine(err.Error()))
 	}
-	t.step, t.tokens, t.trainSeconds = st.Step, st.Tokens, st.TrainSeconds
+	t.step, t.tokens, t.trainSeconds, t.valueRows = st.Step, st.Tokens, st.TrainSeconds, st.ValueRows
 	t.lastEvalStep, t.evals = st.LastEvalStep, st.Evals
 	t.lossSum, t.lossCount = st.LossSum, st.LossCount
 	fmt.Fprintf(out, "resumed from %s at step %d/%d\n", latest, t.step, t.cfg.Steps)
@@ -620,7 +621,7 @@ func corruptCheckpointError(dir string, names []string, err error) error {
 func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte, keep int) error {
 	st := trainState{
 		Version: stateVersion, Step: t.step, Batcher: t.batcher.State(), Tokens: t.tokens,
-		TrainSeconds: t.trainSeconds, LastEvalStep: t.lastEvalStep, Evals: t.evals,
+		TrainSeconds: t.trainSeconds, ValueRows: t.valueRows, LastEvalStep: t.lastEvalStep, Evals: t.evals,
 		LossSum: t.lossSum, LossCount: t.lossCount,
 		Config: t.cfg, Model: modelJSON, Tokenizer: t.tok.Name(), DataHash: t.dataHash,
 	}
