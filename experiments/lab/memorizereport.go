@@ -44,29 +44,18 @@ func pmInt(r Row, key string) string {
 }
 
 // memorizeSection writes the memorize sweep's section of the report
-// (Markdown) from its results files at preset: what each model stores, and
-// the paper's claims judged on the bits stored. Without results it says so.
+// (Markdown) at preset, which only some presets have (memorizeScales).
 func memorizeSection(w io.Writer, resultsDir, preset string, seeds []int64) error {
 	if _, ok := memorizeScales[preset]; !ok {
 		fmt.Fprintf(w, "The memorize sweep has no %s preset (only tiny and small).\n", preset)
 		return nil
 	}
-	sw, err := SweepByName("memorize", preset, seeds)
-	if err != nil {
-		return err
-	}
-	runs, err := LoadSweep(resultsDir, sw)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s. The paper: %s.\n\n", sw.Title, sw.Claim)
-	if len(runs) == 0 {
-		fmt.Fprintf(w, "No results yet (`memlab sweep memorize --preset %s`).\n", preset)
-		return nil
-	}
-	if err := writeFilesLine(w, sw, preset, runs); err != nil {
-		return err
-	}
+	return sweepSection("memorize", writeMemorizeTable)(w, resultsDir, preset, seeds)
+}
+
+// writeMemorizeTable writes what each model of the memorize sweep stores, and
+// the paper's claims judged on the bits stored.
+func writeMemorizeTable(w io.Writer, runs []*results.Run) {
 	rows := Aggregate(runs)
 	fmt.Fprintln(w, "| model | seeds | params | FLOPs/token | seen recall % | stored bits | bits/param | bits/param w/o emb. | held-out EM % |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
@@ -77,7 +66,6 @@ func memorizeSection(w io.Writer, resultsDir, preset string, seeds []int64) erro
 	}
 	fmt.Fprintln(w)
 	WriteClaims(w, MemorizeClaims(rows))
-	return nil
 }
 
 // maxFlatLossDrop is the largest fall of the training loss over the last

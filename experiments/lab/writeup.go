@@ -31,7 +31,7 @@ type reportSection struct {
 func reportSections() []reportSection {
 	sections := []reportSection{{"The paper's claims", writeClaimsSection}}
 	for _, name := range SweepNames {
-		write := sweepSection(name)
+		write := sweepSection(name, WriteMarkdownTable)
 		if name == "memorize" { // its own table: stored bits, not held-out questions
 			write = memorizeSection
 		}
@@ -117,8 +117,8 @@ func writeClaimsSection(w io.Writer, resultsDir, preset string, seeds []int64) e
 }
 
 // sweepSection writes a sweep's claim, where its files and charts are, and
-// its table.
-func sweepSection(name string) func(io.Writer, string, string, []int64) error {
+// its table (written by table).
+func sweepSection(name string, table func(io.Writer, []*results.Run)) func(io.Writer, string, string, []int64) error {
 	return func(w io.Writer, resultsDir, preset string, seeds []int64) error {
 		sw, err := SweepByName(name, preset, seeds)
 		if err != nil {
@@ -136,7 +136,7 @@ func sweepSection(name string) func(io.Writer, string, string, []int64) error {
 		if err := writeFilesLine(w, sw, preset, runs); err != nil {
 			return err
 		}
-		WriteMarkdownTable(w, runs)
+		table(w, runs)
 		return nil
 	}
 }

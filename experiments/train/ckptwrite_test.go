@@ -12,8 +12,6 @@ import (
 
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
-
-	"github.com/memlayers/memlayers/experiments/data"
 )
 
 // failingFS is the real file system until its budget of operations (creates, writes, syncs, closes,
@@ -112,13 +110,7 @@ func checkpointBytes(t *testing.T, dir string) map[string][]byte {
 func TestSaveInterruptedAtEveryBoundary(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.Steps, cfg.WarmupSteps, cfg.CheckpointEvery = 8, 2, 0
-	newTrainer := func() *Trainer {
-		tr, err := New(testBackend(t), tinyModel(16, 0.2), cfg, data.ByteTokenizer{}, repeatedText())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
+	newTrainer := func() *Trainer { return newTextTrainer(t, tinyModel(16, 0.2), cfg) }
 	straight := newTrainer()
 	sumA, err := straight.Run(context.Background(), Options{})
 	if err != nil {

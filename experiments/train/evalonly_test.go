@@ -24,13 +24,7 @@ func TestEvaluateNeverTrains(t *testing.T) {
 	cfg.Steps, cfg.WarmupSteps = 4, 2
 	modelFn := tinyModel(8, 0)
 	val := data.PackDocuments(data.ByteTokenizer{}, repeatedText().Documents, cfg.SeqLen)[:2]
-	newTrainer := func(cfg Config) *Trainer {
-		tr, err := New(testBackend(t), modelFn, cfg, data.ByteTokenizer{}, repeatedText())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
+	newTrainer := func(cfg Config) *Trainer { return newTextTrainer(t, modelFn, cfg) }
 	dir := filepath.Join(t.TempDir(), "ckpt")
 	trained := newTrainer(cfg)
 	sumA, err := trained.Run(context.Background(), Options{CheckpointDir: dir, ValWindows: val})

@@ -45,6 +45,16 @@ func tinyModel(dim int, dropout float64) ModelFn {
 }
 
 // repeatedText is a dataset of one document of a short sentence repeated: a bigram model learns it.
+// newTextTrainer returns a trainer of modelFn on the repeated text (bytes), failing the test on error.
+func newTextTrainer(t *testing.T, modelFn ModelFn, cfg Config) *Trainer {
+	t.Helper()
+	tr, err := New(testBackend(t), modelFn, cfg, data.ByteTokenizer{}, repeatedText())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 func repeatedText() *data.Dataset {
 	return &data.Dataset{Name: "repeated", Documents: []string{strings.Repeat("the cat sat on the mat. ", 12)}}
 }

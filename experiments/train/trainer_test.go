@@ -148,13 +148,7 @@ func TestResumeIsExact(t *testing.T) {
 	cfg.Steps, cfg.WarmupSteps, cfg.Schedule = 12, 3, ScheduleCosine
 	cfg.GradClip, cfg.LR, cfg.ValueLR, cfg.CheckpointEvery = 0.5, 1e-2, 3e-3, 4
 	modelFn := tinyModel(16, 0.2) // dropout: the RNG state must be restored too
-	newTrainer := func() *Trainer {
-		tr, err := New(testBackend(t), modelFn, cfg, data.ByteTokenizer{}, repeatedText())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
+	newTrainer := func() *Trainer { return newTextTrainer(t, modelFn, cfg) }
 
 	straight := newTrainer()
 	sumA, err := straight.Run(context.Background(), Options{})
