@@ -10,6 +10,8 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/memlayers/memlayers/expfree"
 )
 
 // Variable names used by the layer. Value tables are recognised by name so
@@ -70,7 +72,7 @@ func LayerWithLookup(scope *model.Scope, x *Node, cfg Config) (*Node, Lookup) {
 	if dtype.Size() < 4 {
 		softmaxDType = dtypes.Float32
 	}
-	weights := ConvertDType(Softmax(ConvertDType(scores, softmaxDType), -1), dtype)
+	weights := ConvertDType(expfree.Softmax(ConvertDType(scores, softmaxDType), -1), dtype)
 	lookup := Lookup{Indices: indices, Weights: weights}
 
 	bagSize := cfg.Heads * cfg.KNN
@@ -149,13 +151,13 @@ func OutputStage(scope *model.Scope, input, bag *Node, cfg Config) *Node {
 	switch {
 	case cfg.SwiLU:
 		// Memory+: out = W2((bag) ⊙ silu(W1 x)).
-		gate := activation.Swish(Dot(input, normal(VarSwiLUW1, dim, vDim)).Product())
+		gate := expfree.Swish(Dot(input, normal(VarSwiLUW1, dim, vDim)).Product())
 		out = Dot(Mul(out, gate), normal(VarSwiLUW2, vDim, dim)).Product()
 	case vDim != dim:
 		out = Dot(out, normal(VarValueProj, vDim, dim)).Product()
 	}
 	if cfg.Gated {
-		out = Mul(out, Sigmoid(Dot(input, normal(VarGate, dim, 1)).Product()))
+		out = Mul(out, expfree.Sigmoid(Dot(input, normal(VarGate, dim, 1)).Product()))
 	}
 	return out
 }

@@ -38,7 +38,7 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	f := &specFlags{}
 	fs.StringVar(&f.spec.Preset, "preset", "tiny", "scale: "+strings.Join(lab.PresetNames(), ", "))
 	fs.StringVar(&f.model, "model", "memory", "model kind: dense, moe, peer, memory, memory+")
-	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, continual (set A of the continual experiment), or tsv:PATH")
+	fs.StringVar(&f.spec.Dataset, "dataset", defaultDataset, "bios, unicode, languages, regions, random-facts (with --facts), continual (set A of the continual experiment), or tsv:PATH")
 	fs.Int64Var(&f.spec.Seed, "seed", 1, "random seed (data, initialisation, batches), >= 1")
 	fs.IntVar(&f.spec.Steps, "steps", 0, "training steps (0: the preset's)")
 	fs.IntVar(&f.spec.People, "people", 0, "synthetic people (0: the preset's)")
@@ -48,6 +48,11 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	fs.Float64Var(&f.spec.DenseScale, "dense-scale", 0, "dense only: FLOPs ×factor of the base (e.g. 2, 4)")
 	fs.StringVar(&f.spec.ScaleBy, "scale-by", "", "with --dense-scale: width (default) or depth")
 	fs.StringVar(&f.spec.Name, "name", "", "run name in results (default: derived)")
+	fs.IntVar(&f.spec.Dim, "dim", 0, "base model width (0: the preset's)")
+	fs.IntVar(&f.spec.Layers, "layers", 0, "base model depth (0: the preset's)")
+	fs.IntVar(&f.spec.BatchSize, "batch-size", 0, "training batch in windows (0: the preset's)")
+	fs.IntVar(&f.spec.Facts, "facts", 0, "real-fact data: how many facts (0: all); --dataset random-facts: how many to draw (required)")
+	fs.IntVar(&f.spec.ValueWords, "value-words", 0, "--dataset random-facts: words (8 bits each) per answer (0: 1)")
 	f.backend = fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so (env GOMLX_BACKEND)")
 	f.out = fs.String("out", "", "results file (default results/train/<name>-seed<N>.json)")
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
@@ -158,8 +163,12 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("train", "Train one model on a dataset, evaluate held-out factual QA (exact match, F1, answer NLL)\n"+
 		"and text NLL, and write a results file. Interrupt with Ctrl-C: a checkpoint is saved; rerun with --resume.", stdout)
 	f := addSpecFlags(fs, "bios")
+	fs.IntVar(&f.spec.Exposures, "exposures", 0, fmt.Sprintf("train until every document was seen this many times (>= %d), instead of --steps: the capacity regime of the memorize sweep", lab.MinExposures))
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if f.spec.Exposures != 0 && f.spec.Exposures < lab.MinExposures {
+		return usagef("--exposures=%d: must be >= %d (0: train for --steps)", f.spec.Exposures, lab.MinExposures)
 	}
 	plan, err := f.resolve("train")
 	if err != nil {

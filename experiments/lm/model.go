@@ -7,10 +7,10 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/support/exceptions"
+	"github.com/memlayers/memlayers/expfree"
 	"github.com/memlayers/memlayers/memlayer"
 )
 
@@ -270,7 +270,7 @@ func attention(scope *model.Scope, cfg Config, x, cos, sin, mask *Node, residual
 	k := rope(Reshape(linear(x, proj(VarWK, std)), b, t, h, hd), cos, sin)
 	v := Reshape(linear(x, proj(VarWV, std)), b, t, h, hd)
 	scores := MulScalar(Einsum("bqhd,bkhd->bhqk", q, k), 1/math.Sqrt(float64(hd)))
-	probs := Softmax(Add(scores, mask), -1)
+	probs := expfree.Softmax(Add(scores, mask), -1)
 	out := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), b, t, d)
 	return linear(out, proj(VarWO, std*residualStd))
 }
@@ -290,7 +290,7 @@ func swiGLU(scope *model.Scope, x *Node, hidden int, residualStd float64, lora L
 	w1 := adaptedWeight(scope, g, lora, VarExpertsW1, 1/math.Sqrt(float64(d)), d, hidden)
 	w3 := adaptedWeight(scope, g, lora, VarExpertsW3, 1/math.Sqrt(float64(d)), d, hidden)
 	w2 := adaptedWeight(scope, g, lora, VarExpertsW2, residualStd/math.Sqrt(float64(hidden)), hidden, d)
-	a := Mul(activation.Swish(linear(x, w1)), linear(x, w3))
+	a := Mul(expfree.Swish(linear(x, w1)), linear(x, w3))
 	return linear(a, w2)
 }
 
@@ -315,9 +315,9 @@ func moe(scope *model.Scope, cfg Config, x *Node, residualStd float64) (out, aux
 	flat := Reshape(x, n, d)
 
 	router := normalVar(scope, VarRouter, 1/math.Sqrt(float64(d)), d, e).NodeValue(g)
-	probs := Softmax(Dot(flat, router).Product(), -1) // [N, E], float32
-	idx := memlayer.TopKIndices(probs, k)             // [N, k] int32
-	gates := memlayer.TakeAlongLastAxis(probs, idx)   // [N, k]
+	probs := expfree.Softmax(Dot(flat, router).Product(), -1) // [N, E], float32
+	idx := memlayer.TopKIndices(probs, k)                     // [N, k] int32
+	gates := memlayer.TakeAlongLastAxis(probs, idx)           // [N, k]
 	if k > 1 {
 		gates = Div(gates, ReduceAndKeep(gates, ReduceSum, -1))
 	}
@@ -331,7 +331,7 @@ func moe(scope *model.Scope, cfg Config, x *Node, residualStd float64) (out, aux
 	w1 := normalVar(scope, VarExpertsW1, std, e, d, hidden).NodeValue(g)
 	w3 := normalVar(scope, VarExpertsW3, std, e, d, hidden).NodeValue(g)
 	w2 := normalVar(scope, VarExpertsW2, residualStd/math.Sqrt(float64(hidden)), e, hidden, d).NodeValue(g)
-	a := Mul(activation.Swish(Einsum("nd,edf->nef", flat, w1)), Einsum("nd,edf->nef", flat, w3)) // [N, E, F]
+	a := Mul(expfree.Swish(Einsum("nd,edf->nef", flat, w1)), Einsum("nd,edf->nef", flat, w3)) // [N, E, F]
 	a = Mul(a, InsertAxes(combine, -1))
 	out = Einsum("nef,efd->nd", a, w2)
 	return Reshape(out, dims...), aux

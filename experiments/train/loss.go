@@ -4,6 +4,8 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/memlayers/memlayers/expfree"
 )
 
 // tokenNLL returns the negative log-likelihood (nats, float32) of each target under logits:
@@ -21,9 +23,7 @@ func tokenNLL(logits, targets *Node) *Node {
 	if logits.DType() != dtypes.Float32 {
 		logits = ConvertDType(logits, dtypes.Float32)
 	}
-	logProbs := LogSoftmax(logits, -1)
-	oneHot := OneHot(targets, dims[2], dtypes.Float32)
-	return Neg(ReduceSum(Mul(oneHot, logProbs), -1))
+	return expfree.TokenNLL(logits, targets)
 }
 
 // maskedMean is Σ x·mask / max(Σ mask, 1) for x and mask of the same shape (float32).
