@@ -53,6 +53,8 @@ type memorizeScale struct {
 	MemHeads, KNN, KDim        int
 	NKeys                      []int // memory sizes (half-keys) of the memory-N×N runs
 	BioNKeys                   []int // … and of the biographies variant
+	// BioReferences adds the dense ×2 and ×4 models to the biographies variant.
+	BioReferences bool
 	// MatchKeys is the memory size that Memory+, MoE and PEER are built at
 	// (MoE and PEER matched in parameters to the vanilla memory of that size,
 	// as in the compare sweep).
@@ -62,16 +64,19 @@ type memorizeScale struct {
 // memorizeScales are the memorize sweep's sizes; see docs/memorize-pilots.md
 // for the pilots that chose them and the measured times.
 var memorizeScales = map[string]memorizeScale{
+	// tiny: a newcomer's look at the pipeline and charts, 11 runs per seed (three memory sizes; on
+	// biographies only the dense base and the largest memory).
 	"tiny": {Dim: 32, Layers: 6, Batch: 64, SeqLen: 64, Facts: 300, ValueWords: 4, People: 60, Exposures: 100,
-		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 32, 64, 128, 256}, BioNKeys: []int{16, 64, 256}, MatchKeys: 64},
+		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 64, 256}, BioNKeys: []int{256}, MatchKeys: 64},
 	"small": {Dim: 32, Layers: 6, Batch: 64, SeqLen: 64, Facts: 3000, ValueWords: 4, People: 240, Exposures: 100,
-		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 32, 64, 128, 256}, BioNKeys: []int{16, 64, 256}, MatchKeys: 64},
+		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 32, 64, 128, 256}, BioNKeys: []int{16, 64, 256},
+		BioReferences: true, MatchKeys: 64},
 }
 
 // memorizeRuns adds the memorize sweep's runs at preset: on random facts the
 // dense base, dense ×2 and ×4 (by width), memory at every size, and Memory+,
-// MoE and PEER; on biographies ("bios-" names) the dense base, ×2, ×4 and
-// memory at the BioNKeys sizes.
+// MoE and PEER; on biographies ("bios-" names) the dense base, ×2 and ×4 when
+// BioReferences, and memory at the BioNKeys sizes.
 func memorizeRuns(preset string, add func(Spec)) error {
 	sc, ok := memorizeScales[preset]
 	if !ok {
@@ -92,10 +97,13 @@ func memorizeRuns(preset string, add func(Spec)) error {
 		s.Name, s.Dataset, s.People = "bios-"+s.Name, "bios", sc.People
 		add(common(s))
 	}
-	for _, to := range []func(Spec){facts, bios} {
-		to(Spec{Name: "dense", Model: lm.KindDense})
-		to(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
-		to(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
+	facts(Spec{Name: "dense", Model: lm.KindDense})
+	facts(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
+	facts(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
+	bios(Spec{Name: "dense", Model: lm.KindDense})
+	if sc.BioReferences {
+		bios(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
+		bios(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
 	}
 	for _, n := range sc.NKeys {
 		facts(Spec{Name: fmt.Sprintf("memory-%dx%d", n, n), Model: lm.KindMemory, NKeys: n})
