@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -181,6 +182,14 @@ func TestHostPathResumeIsExact(t *testing.T) {
 			}
 			if _, ok := sumA.Final["value_rows_per_step"]; !ok {
 				t.Error("no value_rows_per_step on the host path")
+			}
+			for m, mem := range straight.host.mems { // memory usage: a share of the slots, a KL in [0, log rows]
+				c := mem.config()
+				used, kl := sumA.Final[fmt.Sprintf("slots_used_m%d", m)], sumA.Final[fmt.Sprintf("usage_kl_m%d", m)]
+				if !(used > 0 && used <= 1) || !(kl >= 0 && kl <= math.Log(float64(c.NKeys*c.NKeys))+1e-9) {
+					t.Errorf("memory layer %d: slots_used %v, usage_kl %v: want a share in (0, 1] and a KL in [0, log %d]",
+						m, used, kl, c.NKeys*c.NKeys)
+				}
 			}
 			want, got := variableBytes(t, straight.Store()), variableBytes(t, resumed.Store())
 			for path, w := range want {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"time"
 
@@ -168,6 +169,11 @@ func (r *session) end() (*Summary, error) {
 	r.sum.Final = t.finalMetrics(r.sum)
 	if t.host != nil && t.step > 0 {
 		r.sum.Final["value_rows_per_step"] = float64(t.valueRows) / float64(t.step)
+		usage, err := t.memoryUsage()
+		if err != nil {
+			return r.finish(err)
+		}
+		maps.Copy(r.sum.Final, usage)
 	}
 	if r.run != nil {
 		r.run.Final = r.sum.Final
