@@ -53,16 +53,19 @@ func memorizeSection(w io.Writer, resultsDir, preset string, seeds []int64) erro
 	return sweepSection("memorize", writeMemorizeTable)(w, resultsDir, preset, seeds)
 }
 
-// writeMemorizeTable writes what each model of the memorize sweep stores, and
-// the paper's claims judged on the bits stored.
+// writeMemorizeTable writes what each model of the memorize sweep stores, its
+// memory's use of its slots (host path: the share of slots the training text
+// reads and the KL of the reads from uniform, averaged over memory layers),
+// and the paper's claims judged on the bits stored.
 func writeMemorizeTable(w io.Writer, runs []*results.Run) {
 	rows := Aggregate(runs)
-	fmt.Fprintln(w, "| model | seeds | params | FLOPs/token | seen recall % | stored bits | bits/param | bits/param w/o emb. | held-out EM % |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| model | seeds | params | FLOPs/token | seen recall % | stored bits | bits/param | bits/param w/o emb. | held-out EM % | slots read % | read KL (nats) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Seeds, human(int64(r.Mean["total_params"])),
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Seeds, human(int64(r.Mean["total_params"])),
 			human(int64(r.Mean["flops_per_token"])), pm(r, "train_qa_em", 100), pmInt(r, "stored_bits"),
-			pm(r, "bits_per_param", 1), pm(r, "bits_per_param_no_emb", 1), pm(r, "eval_qa_em", 100))
+			pm(r, "bits_per_param", 1), pm(r, "bits_per_param_no_emb", 1), pm(r, "eval_qa_em", 100),
+			pm(r, "slots_used", 100), pm(r, "usage_kl", 1))
 	}
 	fmt.Fprintln(w)
 	WriteClaims(w, MemorizeClaims(rows))
