@@ -79,3 +79,25 @@ func TestMemorizeSweepIsComputeMatched(t *testing.T) {
 		}
 	}
 }
+
+// TestWithValueLR: the factor reaches the value learning rate of the memory
+// runs' training configs, and only theirs.
+func TestWithValueLR(t *testing.T) {
+	sw, err := SweepByName("memorize", "tiny", []int64{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sw.WithValueLR(10).Runs {
+		p, err := Build(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := p.Preset.Train.LR
+		if r.Model.IsMemory() {
+			want *= 10
+		}
+		if math.Abs(p.Train.ValueLR-want) > 1e-12 {
+			t.Errorf("%s: value LR %g, want %g", r.Name, p.Train.ValueLR, want)
+		}
+	}
+}

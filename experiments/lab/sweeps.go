@@ -135,3 +135,19 @@ func (s Sweep) Only(pattern string) (Sweep, error) {
 	s.Runs = runs
 	return s, nil
 }
+
+// WithValueLR sets the value learning rate of every run with memory layers to
+// factor × the base learning rate (Spec.ValueLRx): the diagnostic of whether a
+// memory stores less because its values learn too slowly. The factor is part
+// of each run's identity, so such runs never mix with the preset's.
+func (s Sweep) WithValueLR(factor float64) Sweep {
+	runs := make([]Spec, len(s.Runs))
+	for i, r := range s.Runs {
+		if r.Model.IsMemory() {
+			r.ValueLRx = factor
+		}
+		runs[i] = r
+	}
+	s.Runs = runs
+	return s
+}
