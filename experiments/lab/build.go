@@ -93,6 +93,9 @@ func Build(s Spec) (*Plan, error) {
 	if s.CheckpointEvery > 0 {
 		tc.CheckpointEvery = s.CheckpointEvery
 	}
+	if s.LR > 0 {
+		tc.LR, tc.ValueLR = s.LR, s.LR
+	}
 	if s.ValueLRx > 0 {
 		tc.ValueLR = s.ValueLRx * tc.LR
 	}

@@ -47,14 +47,21 @@ func exposureTraining(tc train.Config, tok data.Tokenizer, ds *data.Dataset, exp
 // every memory model within ±10% of the base's FLOPs per token.
 type memorizeScale struct {
 	Dim, Layers, Batch, SeqLen int
-	Facts, ValueWords          int // random facts: how many, and words (8 bits each) per answer
-	People                     int // the biographies variant
-	Exposures                  int
-	MemHeads, KNN, KDim        int
-	NKeys                      []int // memory sizes (half-keys) of the memory-N×N runs
-	BioNKeys                   []int // … and of the biographies variant
+	LR                         float64 // base learning rate (0: the preset's)
+	Facts, ValueWords          int     // random facts: how many, and words (8 bits each) per answer
+	People                     int     // the biographies variant
+	Exposures                  int     // of every random fact
+	BioExposures               int     // of every biography (0: Exposures)
+	// MemoryPlusLayers places Memory+'s memory layers (nil: lm's default, three around the middle); at
+	// most half of the base's FFN blocks, as in the paper.
+	MemoryPlusLayers    []int
+	MemHeads, KNN, KDim int
+	NKeys               []int // memory sizes (half-keys) of the memory-N×N runs
+	BioNKeys            []int // … and of the biographies variant
 	// BioReferences adds the dense ×2 and ×4 models to the biographies variant.
 	BioReferences bool
+	// MoEAndPEER adds the MoE and PEER models, matched to the memory of MatchKeys.
+	MoEAndPEER bool
 	// MatchKeys is the memory size that Memory+, MoE and PEER are built at
 	// (MoE and PEER matched in parameters to the vanilla memory of that size,
 	// as in the compare sweep).
@@ -64,18 +71,22 @@ type memorizeScale struct {
 // memorizeScales are the memorize sweep's sizes; see docs/memorize-pilots.md
 // for the pilots that chose them and the measured times.
 var memorizeScales = map[string]memorizeScale{
-	// tiny: a newcomer's look at the pipeline and charts, 11 runs per seed (three memory sizes; on
-	// biographies only the dense base and the largest memory).
+	// tiny: a newcomer's look at the pipeline and charts in under 20 minutes, 9 runs per seed: three
+	// memory sizes and Memory+ (no MoE, no PEER); on biographies only the dense base and the largest memory.
 	"tiny": {Dim: 32, Layers: 6, Batch: 64, SeqLen: 64, Facts: 300, ValueWords: 4, People: 60, Exposures: 100,
 		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 64, 256}, BioNKeys: []int{256}, MatchKeys: 64},
-	"small": {Dim: 32, Layers: 6, Batch: 64, SeqLen: 64, Facts: 3000, ValueWords: 4, People: 240, Exposures: 100,
-		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 32, 64, 128, 256}, BioNKeys: []int{16, 64, 256},
-		BioReferences: true, MatchKeys: 64},
+	// small: the committed results. A 2-layer base (42k parameters) that pilot C saw near its capacity
+	// at 2,000 facts and 300 exposures, with pilot C's learning rate (docs/memorize-pilots.md); Memory+ replaces one of its two FFNs.
+	// Four heads of 16-dim keys keep memories of 8² to 128² slots within ±10% of the base's FLOPs (one
+	// layer in two is a bigger share of the compute than in tiny, where 2 heads suffice).
+	"small": {Dim: 32, Layers: 2, Batch: 64, SeqLen: 64, LR: 3e-3, Facts: 2000, ValueWords: 4, People: 240, Exposures: 300,
+		BioExposures: 100, MemHeads: 4, KNN: 8, KDim: 16, NKeys: []int{8, 16, 32, 64, 128}, BioNKeys: []int{16, 64, 128},
+		BioReferences: true, MoEAndPEER: true, MatchKeys: 64, MemoryPlusLayers: []int{1}},
 }
 
 // memorizeRuns adds the memorize sweep's runs at preset: on random facts the
-// dense base, dense ×2 and ×4 (by width), memory at every size, and Memory+,
-// MoE and PEER; on biographies ("bios-" names) the dense base, ×2 and ×4 when
+// dense base, dense ×2 and ×4 (by width), memory at every size, Memory+, and
+// MoE and PEER when MoEAndPEER; on biographies ("bios-" names) the dense base, ×2 and ×4 when
 // BioReferences, and memory at the BioNKeys sizes.
 func memorizeRuns(preset string, add func(Spec)) error {
 	sc, ok := memorizeScales[preset]
@@ -84,6 +95,7 @@ func memorizeRuns(preset string, add func(Spec)) error {
 	}
 	common := func(s Spec) Spec {
 		s.Dim, s.Layers, s.BatchSize, s.SeqLen, s.Exposures = sc.Dim, sc.Layers, sc.Batch, sc.SeqLen, sc.Exposures
+		s.LR = sc.LR
 		if s.Model != lm.KindDense {
 			s.MemHeads, s.KNN, s.KDim = sc.MemHeads, sc.KNN, sc.KDim
 		}
@@ -95,7 +107,11 @@ func memorizeRuns(preset string, add func(Spec)) error {
 	}
 	bios := func(s Spec) {
 		s.Name, s.Dataset, s.People = "bios-"+s.Name, "bios", sc.People
-		add(common(s))
+		s = common(s)
+		if sc.BioExposures > 0 {
+			s.Exposures = sc.BioExposures
+		}
+		add(s)
 	}
 	facts(Spec{Name: "dense", Model: lm.KindDense})
 	facts(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
@@ -108,9 +124,11 @@ func memorizeRuns(preset string, add func(Spec)) error {
 	for _, n := range sc.NKeys {
 		facts(Spec{Name: fmt.Sprintf("memory-%dx%d", n, n), Model: lm.KindMemory, NKeys: n})
 	}
-	facts(Spec{Name: "memory+", Model: lm.KindMemoryPlus, NKeys: sc.MatchKeys})
-	facts(Spec{Name: "moe", Model: lm.KindMoE, NKeys: sc.MatchKeys})
-	facts(Spec{Name: "peer", Model: lm.KindPEER, NKeys: sc.MatchKeys})
+	facts(Spec{Name: "memory+", Model: lm.KindMemoryPlus, NKeys: sc.MatchKeys, MemLayers: sc.MemoryPlusLayers})
+	if sc.MoEAndPEER {
+		facts(Spec{Name: "moe", Model: lm.KindMoE, NKeys: sc.MatchKeys})
+		facts(Spec{Name: "peer", Model: lm.KindPEER, NKeys: sc.MatchKeys})
+	}
 	for _, n := range sc.BioNKeys {
 		bios(Spec{Name: fmt.Sprintf("memory-%dx%d", n, n), Model: lm.KindMemory, NKeys: n})
 	}

@@ -65,11 +65,17 @@ func TestMemorizeSweepIsComputeMatched(t *testing.T) {
 			t.Errorf("%s: %d memory sizes on random facts, want >= %d", preset, sizes, wantSizes)
 		}
 		mp := plans["memory+"].Model
-		if n := len(mp.Placement()); n != 3 || 2*n > mp.Layers {
-			t.Errorf("%s: Memory+ in layers %v of %d: want 3 memory layers replacing at most half of the FFN blocks", preset, mp.Placement(), mp.Layers)
+		if n := len(mp.Placement()); n < 1 || 2*n > mp.Layers {
+			t.Errorf("%s: Memory+ in layers %v of %d: want memory layers replacing at most half of the FFN blocks", preset, mp.Placement(), mp.Layers)
 		}
 		ref := lm.Count(plans["memory-64x64"].Model).TotalParams
 		for _, name := range []string{"moe", "peer"} {
+			if plans[name] == nil {
+				if preset != "tiny" {
+					t.Errorf("%s: no %s run", preset, name)
+				}
+				continue
+			}
 			if got := lm.Count(plans[name].Model).TotalParams; got < ref {
 				t.Errorf("%s %s: %d parameters, fewer than the memory it is matched to (%d)", preset, name, got, ref)
 			}
@@ -99,5 +105,25 @@ func TestWithValueLR(t *testing.T) {
 		if math.Abs(p.Train.ValueLR-want) > 1e-12 {
 			t.Errorf("%s: value LR %g, want %g", r.Name, p.Train.ValueLR, want)
 		}
+	}
+}
+
+// TestSpecLR: Spec.LR replaces the preset's learning rate, the value tables'
+// included (then scaled by ValueLRx), and a negative one is refused by name.
+func TestSpecLR(t *testing.T) {
+	p, err := Build(Spec{Preset: "tiny", LR: 5e-3, Steps: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Train.LR != 5e-3 || p.Train.ValueLR != 5e-3 {
+		t.Errorf("lr %g, value lr %g; want 5e-3 and 5e-3", p.Train.LR, p.Train.ValueLR)
+	}
+	if p, err = Build(Spec{Preset: "tiny", Model: lm.KindMemory, LR: 5e-3, ValueLRx: 10, Steps: 2}); err != nil {
+		t.Fatal(err)
+	} else if math.Abs(p.Train.ValueLR-5e-2) > 1e-12 {
+		t.Errorf("value lr %g, want 5e-2", p.Train.ValueLR)
+	}
+	if _, err := Build(Spec{Preset: "tiny", LR: -1}); err == nil || !strings.Contains(err.Error(), "lr=-1") {
+		t.Errorf("negative lr: error %v, want one naming lr=-1", err)
 	}
 }

@@ -25,6 +25,7 @@ type Spec struct {
 	KNN        int     `json:"knn,omitempty"`
 	MemHeads   int     `json:"mem_heads,omitempty"`
 	VDim       int     `json:"v_dim,omitempty"`
+	LR         float64 `json:"lr,omitempty"`              // base learning rate (0: the preset's)
 	ValueLRx   float64 `json:"value_lr_factor,omitempty"` // value LR = factor × LR
 	SwiLU      *bool   `json:"swilu,omitempty"`           // memory+ only: override the gate
 	QKNorm     *bool   `json:"qk_norm,omitempty"`         // memory+ only
@@ -68,8 +69,8 @@ func (s Spec) Validate() error {
 			errs = append(errs, fmt.Sprintf("lab: %s=%d: must be >= 0 (0 means the preset's value)", f.name, f.v))
 		}
 	}
-	if s.DenseScale < 0 || s.ValueLRx < 0 {
-		errs = append(errs, fmt.Sprintf("lab: dense_scale=%g, value_lr_factor=%g: must be >= 0", s.DenseScale, s.ValueLRx))
+	if s.DenseScale < 0 || s.ValueLRx < 0 || s.LR < 0 {
+		errs = append(errs, fmt.Sprintf("lab: dense_scale=%g, value_lr_factor=%g, lr=%g: must be >= 0", s.DenseScale, s.ValueLRx, s.LR))
 	}
 	if s.ScaleBy != "" && s.ScaleBy != "width" && s.ScaleBy != "depth" {
 		errs = append(errs, fmt.Sprintf("lab: scale_by=%q: must be width or depth", s.ScaleBy))
