@@ -47,7 +47,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no per-step progress lines")
 	facts := fs.Int("facts", 0, "memorize only: random facts to store (0: the preset's)")
 	exposures := fs.Int("exposures", 0, "memorize only: times each fact is seen in training, >= 100 (0: the preset's)")
-	valueLR := fs.Float64("value-lr-factor", 0, "memory models: value learning rate = this × the base rate (0: the preset's; the paper's is 10); write to another --results")
+	valueLR := fs.Float64("value-lr-factor", 0, "memory models: value learning rate = this × the base rate (0: the preset's; the paper's and the memorize sweep's is 10); write to another --results")
 	checkpoints := fs.String("checkpoint-dir", "", "root of the runs' checkpoints, deleted as each run finishes (default: <results>/.checkpoints)")
 	only := fs.String("only", "", "train only the runs whose name matches this regular expression, e.g. 'knn|1 head' (the table and plots still show every finished run)")
 	memPath := addMemoryPathFlag(fs)
