@@ -74,10 +74,10 @@ type memorizeScale struct {
 // memorizeScales are the memorize sweep's sizes; see docs/memorize-pilots.md
 // for the pilots that chose them and the measured times.
 var memorizeScales = map[string]memorizeScale{
-	// tiny: a newcomer's look at the pipeline and charts in under 20 minutes, 9 runs per seed: three
-	// memory sizes and Memory+ (no MoE, no PEER); on biographies only the dense base and the largest memory.
-	"tiny": {Dim: 32, Layers: 6, Batch: 64, SeqLen: 64, ValueLRx: 10, Facts: 300, ValueWords: 4, People: 60, Exposures: 100,
-		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 64, 256}, BioNKeys: []int{256}, MatchKeys: 64},
+	// tiny: a newcomer's look at the pipeline and charts in under 20 minutes, 7 runs per seed: the dense
+	// references, three memory sizes and Memory+ (no MoE, no PEER, no biographies).
+	"tiny": {Dim: 32, Layers: 6, Batch: 64, SeqLen: 64, ValueLRx: 10, Facts: 300, ValueWords: 4, Exposures: 100,
+		MemHeads: 2, KNN: 8, KDim: 16, NKeys: []int{16, 64, 256}, MatchKeys: 64},
 	// small: the committed results. A 2-layer base (42k parameters) that pilot C saw near its capacity
 	// at 2,000 facts and 300 exposures, with pilot C's learning rate (docs/memorize-pilots.md); Memory+ replaces one of its two FFNs.
 	// Four heads of 16-dim keys keep memories of 8² to 128² slots within ±10% of the base's FLOPs (one
@@ -89,8 +89,9 @@ var memorizeScales = map[string]memorizeScale{
 
 // memorizeRuns adds the memorize sweep's runs at preset: on random facts the
 // dense base, dense ×2 and ×4 (by width), memory at every size, Memory+, and
-// MoE and PEER when MoEAndPEER; on biographies ("bios-" names) the dense base, ×2 and ×4 when
-// BioReferences, and memory at the BioNKeys sizes.
+// MoE and PEER when MoEAndPEER; on biographies ("bios-" names), when there
+// are BioNKeys, the dense base, ×2 and ×4 when BioReferences, and memory at
+// the BioNKeys sizes.
 func memorizeRuns(preset string, add func(Spec)) error {
 	sc, ok := memorizeScales[preset]
 	if !ok {
@@ -122,7 +123,9 @@ func memorizeRuns(preset string, add func(Spec)) error {
 	facts(Spec{Name: "dense", Model: lm.KindDense})
 	facts(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
 	facts(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
-	bios(Spec{Name: "dense", Model: lm.KindDense})
+	if len(sc.BioNKeys) > 0 {
+		bios(Spec{Name: "dense", Model: lm.KindDense})
+	}
 	if sc.BioReferences {
 		bios(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
 		bios(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})

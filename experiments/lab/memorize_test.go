@@ -80,8 +80,8 @@ func TestMemorizeSweepIsComputeMatched(t *testing.T) {
 				t.Errorf("%s %s: %d parameters, fewer than the memory it is matched to (%d)", preset, name, got, ref)
 			}
 		}
-		if !slices.ContainsFunc(sw.Runs, func(s Spec) bool { return s.Dataset == "bios" }) {
-			t.Errorf("%s: no biographies runs", preset)
+		if hasBios := slices.ContainsFunc(sw.Runs, func(s Spec) bool { return s.Dataset == "bios" }); hasBios != (preset != "tiny") {
+			t.Errorf("%s: biographies runs %v, want them in every preset but tiny", preset, hasBios)
 		}
 	}
 }
