@@ -49,7 +49,7 @@ type memorizeScale struct {
 	Dim, Layers, Batch, SeqLen int
 	LR                         float64 // base learning rate (0: the preset's)
 	// ValueLRx is the memory models' value learning rate ÷ the base rate: the paper's 10 (1e-3 vs 1e-4),
-	// which stored 17–30% more bits than 1 at the tiny preset (docs/memorize-pilots.md).
+	// which stored 4–41% more bits than 1 at the tiny preset (docs/memorize-pilots.md).
 	ValueLRx          float64
 	Facts, ValueWords int // random facts: how many, and words (8 bits each) per answer
 	People            int // the biographies variant
