@@ -11,7 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/memlayers/memlayers/expfree"
+	"github.com/memlayers/memlayers/memlayer/expfree"
 )
 
 // Variable names used by the layer. Value tables are recognised by name so

@@ -10,8 +10,8 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/support/exceptions"
-	"github.com/memlayers/memlayers/expfree"
 	"github.com/memlayers/memlayers/memlayer"
+	"github.com/memlayers/memlayers/memlayer/expfree"
 )
 
 // Scope and variable names. A model's variables read like

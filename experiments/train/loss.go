@@ -5,7 +5,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/memlayers/memlayers/expfree"
+	"github.com/memlayers/memlayers/memlayer/expfree"
 )
 
 // tokenNLL returns the negative log-likelihood (nats, float32) of each target under logits:
