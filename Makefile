@@ -17,11 +17,11 @@ GO ?= go
 # The README's first command, the main job on the pure-Go backend: the paper's
 # Figure 1 question at CPU scale. Random facts of exactly known information,
 # each seen 100 times, stored by a dense base, by memory layers of 16^2, 64^2
-# and 256^2 slots, Memory+, MoE and PEER at the base's FLOPs, and dense models
-# with 2x and 4x its FLOPs (the memorize sweep's tiny preset, one seed). It
-# trains into runs/ so that the committed results stay as they are; its table
-# and runs/plots/memorize-*.png compare with results/memorize/tiny and
-# plots/memorize-*.png.
+# and 256^2 slots and Memory+ at the base's FLOPs, and by dense models with 2x
+# and 4x its FLOPs (the memorize sweep's tiny preset, one seed; 19 minutes on
+# 2 cores). It trains into runs/ so that the committed results stay as they
+# are; its table and runs/plots/memorize-*.png compare with
+# results/memorize/tiny and plots/memorize-*.png.
 memorize:
 	$(GO) run ./cmd/memlab sweep memorize --preset tiny --seeds 1 --results runs/results --plots runs/plots
 
