@@ -120,15 +120,17 @@ func memorizeRuns(preset string, add func(Spec)) error {
 		}
 		add(s)
 	}
-	facts(Spec{Name: "dense", Model: lm.KindDense})
-	facts(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
-	facts(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
-	if len(sc.BioNKeys) > 0 {
-		bios(Spec{Name: "dense", Model: lm.KindDense})
+	// dense adds the dense base to a data set and, with scaled, the dense models with 2× and 4× its FLOPs.
+	dense := func(to func(Spec), scaled bool) {
+		to(Spec{Name: "dense", Model: lm.KindDense})
+		if scaled {
+			to(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
+			to(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
+		}
 	}
-	if sc.BioReferences {
-		bios(Spec{Name: "dense-x2", Model: lm.KindDense, DenseScale: 2, ScaleBy: "width"})
-		bios(Spec{Name: "dense-x4", Model: lm.KindDense, DenseScale: 4, ScaleBy: "width"})
+	dense(facts, true)
+	if len(sc.BioNKeys) > 0 {
+		dense(bios, sc.BioReferences)
 	}
 	for _, n := range sc.NKeys {
 		facts(Spec{Name: fmt.Sprintf("memory-%dx%d", n, n), Model: lm.KindMemory, NKeys: n})
@@ -149,16 +151,12 @@ func memorizeRuns(preset string, add func(Spec)) error {
 // line. Results files are per run name, so runs made with other sizes are
 // reported as made with a different dataset or training config, never mixed.
 func (s Sweep) WithData(facts, exposures int) Sweep {
-	runs := make([]Spec, len(s.Runs))
-	for i, r := range s.Runs {
+	return s.withEachRun(func(r *Spec) {
 		if facts > 0 && r.Dataset == RandomFactsDataset {
 			r.Facts = facts
 		}
 		if exposures > 0 && r.Exposures > 0 {
 			r.Exposures = exposures
 		}
-		runs[i] = r
-	}
-	s.Runs = runs
-	return s
+	})
 }

@@ -141,11 +141,19 @@ func (s Sweep) Only(pattern string) (Sweep, error) {
 // memory stores less because its values learn too slowly. The factor is part
 // of each run's identity, so such runs never mix with the preset's.
 func (s Sweep) WithValueLR(factor float64) Sweep {
-	runs := make([]Spec, len(s.Runs))
-	for i, r := range s.Runs {
+	return s.withEachRun(func(r *Spec) {
 		if r.Model.IsMemory() {
 			r.ValueLRx = factor
 		}
+	})
+}
+
+// withEachRun returns the sweep with change applied to a copy of each run,
+// leaving s's runs as they are.
+func (s Sweep) withEachRun(change func(*Spec)) Sweep {
+	runs := make([]Spec, len(s.Runs))
+	for i, r := range s.Runs {
+		change(&r)
 		runs[i] = r
 	}
 	s.Runs = runs

@@ -66,9 +66,7 @@ func TestMatchesGoMLX(t *testing.T) {
 		{"Sigmoid", Sigmoid, graph.Sigmoid},
 		{"Swish", Swish, activation.Swish},
 		{"TokenNLL", func(x *graph.Node) *graph.Node { return TokenNLL(x, targets(x)) },
-			func(x *graph.Node) *graph.Node {
-				return graph.Neg(graph.ReduceSum(graph.Mul(graph.OneHot(targets(x), 9, dtypes.Float32), graph.LogSoftmax(x, -1)), -1))
-			}},
+			func(x *graph.Node) *graph.Node { return logSoftmaxNLL(x, targets(x)) }},
 	}
 	for _, c := range cases {
 		for _, scale := range []float64{1, 30} {
