@@ -13,6 +13,9 @@ import (
 
 // WriteSweepTable prints a sweep's table: the memorize sweep's own columns
 // (what the models store), the paper's columns for the others (WriteTable).
+// The memorize table's time is the training steps' time summed over every
+// session of a run ("train s", the time its tok/s divides), since a
+// resumed run's wall_seconds covers only its last session.
 func WriteSweepTable(w io.Writer, s Sweep, runs []*results.Run) {
 	if s.Name != "memorize" {
 		WriteTable(w, runs)
@@ -20,14 +23,14 @@ func WriteSweepTable(w io.Writer, s Sweep, runs []*results.Run) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "model\tseeds\tparams\tno emb.\tFLOPs/token\tseen recall %\tword acc %\tstored bits\trecall bits\tbits/param\tno emb.\t"+
-		"held-out EM %\theld-out NLL\tslots read %\tread KL\ttok/s\twall s\t")
+		"held-out EM %\theld-out NLL\tslots read %\tread KL\ttok/s\ttrain s\t")
 	for _, r := range Aggregate(runs) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t\n", r.Name, r.Seeds,
 			human(int64(r.Mean["total_params"])), human(int64(r.Mean["total_params"]-r.Mean["embedding_params"])),
 			human(int64(r.Mean["flops_per_token"])), pm(r, "train_qa_em", 100), pm(r, "train_qa_word_acc", 100),
 			pmInt(r, "stored_bits"), pmInt(r, "recall_bits"), pm(r, "bits_per_param", 1), pm(r, "bits_per_param_no_emb", 1),
 			pm(r, "eval_qa_em", 100), pm(r, "eval_qa_nll", 1), pm(r, "slots_used", 100), pm(r, "usage_kl", 1),
-			r.Mean["tokens_per_second"], r.Mean["wall_seconds"])
+			r.Mean["tokens_per_second"], r.Mean["train_seconds"])
 	}
 	tw.Flush()
 }
