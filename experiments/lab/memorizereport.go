@@ -213,11 +213,23 @@ func pairClaim(paper string, a Row, b string, rows []Row) Claim {
 	}
 	c := compareOn(a, rb, bitsKey)
 	v := map[int]string{1: "holds", 0: "within the seed spread", -1: "does not hold"}[c.better]
+	if recallsAll(a) && recallsAll(rb) {
+		v = fmt.Sprintf("cannot tell: both recall every fact, so the data's %.0f bits are the ceiling of both "+
+			"(more facts would tell them apart)", a.Mean["data_bits"])
+	}
 	return Claim{Paper: paper,
 		Measured: fmt.Sprintf("bits stored: %s %s vs %s %s (difference %+.0f, spread ±%.0f)",
 			a.Name, pmInt(a, bitsKey), b, pmInt(rb, bitsKey), c.diff, c.spread),
 		Verdict: v, Notes: oneSeedNote(a, rb)}
 }
+
+// ceilingRecall is the exact recall at which a model holds all the facts:
+// two such models differ only in how sure they are of answers they both get
+// right, not in what they store.
+const ceilingRecall = 0.999
+
+// recallsAll says whether r recalls (nearly) every seen fact exactly.
+func recallsAll(r Row) bool { return r.Mean["train_qa_em"] >= ceilingRecall }
 
 // pmG formats mean ± std with three significant digits.
 func pmG(r Row, key string, scale float64) string {
