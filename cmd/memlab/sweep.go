@@ -87,8 +87,9 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s\n", sw.Title, sw.Claim, len(toRun.Runs), *preset,
-		backend.Describe(b).Description)
+	info := backend.Describe(b)
+	fmt.Fprintf(stdout, "%s — %s; %d runs at preset %s on %s (%s)\n", sw.Title, sw.Claim, len(toRun.Runs), *preset,
+		info.Description, info.Spec)
 	opts := lab.SweepOptions{ResultsDir: *resultsDir, Log: stdout, Overwrite: *overwrite, Steps: *steps, MemoryPath: path,
 		CheckpointDir: *checkpoints}
 	if !*quiet {

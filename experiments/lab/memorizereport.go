@@ -14,8 +14,9 @@ import (
 // WriteSweepTable prints a sweep's table: the memorize sweep's own columns
 // (what the models store), the paper's columns for the others (WriteTable).
 // The memorize table's time is the training steps' time summed over every
-// session of a run ("train s", the time its tok/s divides), since a
-// resumed run's wall_seconds covers only its last session.
+// session of a run ("train s", the time its tok/s divides); wall time adds
+// evaluations and compilation, and runs recorded before it counted earlier
+// sessions (no earlier_wall_seconds) cover only their last one.
 func WriteSweepTable(w io.Writer, s Sweep, runs []*results.Run) {
 	if s.Name != "memorize" {
 		WriteTable(w, runs)

@@ -22,10 +22,13 @@ type Run struct {
 	// Provenance: seed, dataset, backend, machine, git.
 	Provenance
 
-	// StartedAt and FinishedAt are written in RFC 3339 (with fractional seconds).
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  time.Time `json:"finished_at"`
-	WallSeconds float64   `json:"wall_seconds"`
+	// StartedAt and FinishedAt (RFC 3339, with fractional seconds) bound the last session of a run;
+	// WallSeconds covers all of its sessions: a resumed run adds EarlierWallSeconds, the wall time of its
+	// earlier sessions up to their last checkpoint (work redone after an interruption counts once).
+	StartedAt          time.Time `json:"started_at"`
+	FinishedAt         time.Time `json:"finished_at"`
+	WallSeconds        float64   `json:"wall_seconds"`
+	EarlierWallSeconds float64   `json:"earlier_wall_seconds,omitempty"`
 
 	// Evals are the periodic evaluations, in step order.
 	Evals []EvalPoint `json:"evals,omitempty"`
@@ -63,10 +66,10 @@ func (r *Run) Start(repoDir string) {
 	r.StartedAt = time.Now().UTC()
 }
 
-// Finish stamps FinishedAt and WallSeconds.
+// Finish stamps FinishedAt and WallSeconds (this session's plus EarlierWallSeconds).
 func (r *Run) Finish() {
 	r.FinishedAt = time.Now().UTC()
-	r.WallSeconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
+	r.WallSeconds = r.EarlierWallSeconds + r.FinishedAt.Sub(r.StartedAt).Seconds()
 }
 
 // AddEval appends an evaluation point.

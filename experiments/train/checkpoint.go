@@ -33,7 +33,8 @@ type trainState struct {
 	Batcher      data.BatcherState   `json:"batcher"`
 	Tokens       int64               `json:"tokens"`
 	TrainSeconds float64             `json:"train_seconds"`
-	ValueRows    int64               `json:"value_rows,omitempty"` // value rows updated so far (host path)
+	WallSeconds  float64             `json:"wall_seconds,omitempty"` // the run's wall time up to this save, all sessions
+	ValueRows    int64               `json:"value_rows,omitempty"`   // value rows updated so far (host path)
 	LastEvalStep int                 `json:"last_eval_step"`
 	LossSum      float64             `json:"loss_sum"` // training losses since the last evaluation
 	LossCount    int                 `json:"loss_count"`

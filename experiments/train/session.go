@@ -42,6 +42,15 @@ func (t *Trainer) begin(ctx context.Context, opts Options) (*session, error) {
 		opts.KeepCheckpoints = 2
 	}
 	r := &session{t: t, ctx: ctx, opts: opts, out: opts.Progress, run: opts.Results, lastSaved: -1}
+	// The session's clock is its results record's (started by the caller or here), so that the wall time
+	// saved in checkpoints and the record's wall_seconds measure the same thing.
+	t.sessionStart = time.Now()
+	if r.run != nil {
+		if r.run.StartedAt.IsZero() {
+			r.run.Start(".")
+		}
+		t.sessionStart = r.run.StartedAt
+	}
 	if r.out == nil {
 		r.out = io.Discard
 	}
@@ -61,10 +70,8 @@ func (t *Trainer) begin(ctx context.Context, opts Options) (*session, error) {
 		return nil, err
 	}
 	if r.run != nil {
-		if r.run.StartedAt.IsZero() {
-			r.run.Start(".")
-		}
 		r.run.Seed = t.cfg.Seed
+		r.run.EarlierWallSeconds = t.wallBefore
 		r.run.Backend = backend.Describe(t.backend)
 		if len(r.run.Config) == 0 {
 			_ = r.run.SetConfig(struct {

@@ -62,8 +62,10 @@ type Trainer struct {
 	lossSum      float64 // training losses since the last evaluation
 	lossCount    int
 	evals        []results.EvalPoint
+	wallBefore   float64 // wall time of the run's earlier sessions, up to their last checkpoint
 
-	ran bool
+	sessionStart time.Time // when this session's Run or Evaluate began
+	ran          bool
 }
 
 // New prepares a run on the graph path: it packs ds.Documents into windows of cfg.SeqLen+1 tokens
@@ -589,6 +591,7 @@ func (t *Trainer) openCheckpoint(opts Options, modelJSON []byte, out io.Writer) 
 	t.step, t.tokens, t.trainSeconds, t.valueRows = st.Step, st.Tokens, st.TrainSeconds, st.ValueRows
 	t.lastEvalStep, t.evals = st.LastEvalStep, st.Evals
 	t.lossSum, t.lossCount = st.LossSum, st.LossCount
+	t.wallBefore = st.WallSeconds
 	fmt.Fprintf(out, "resumed from %s at step %d/%d\n", latest, t.step, t.cfg.Steps)
 	return handler, nil
 }
@@ -621,7 +624,8 @@ func corruptCheckpointError(dir string, names []string, err error) error {
 func (t *Trainer) saveCheckpoint(h *checkpoint.Handler, modelJSON []byte, keep int) error {
 	st := trainState{
 		Version: stateVersion, Step: t.step, Batcher: t.batcher.State(), Tokens: t.tokens,
-		TrainSeconds: t.trainSeconds, ValueRows: t.valueRows, LastEvalStep: t.lastEvalStep, Evals: t.evals,
+		TrainSeconds: t.trainSeconds, WallSeconds: t.wallBefore + time.Since(t.sessionStart).Seconds(),
+		ValueRows: t.valueRows, LastEvalStep: t.lastEvalStep, Evals: t.evals,
 		LossSum: t.lossSum, LossCount: t.lossCount,
 		Config: t.cfg, Model: modelJSON, Tokenizer: t.tok.Name(), DataHash: t.dataHash,
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -516,5 +517,43 @@ func TestInterruptedBeforeFirstStep(t *testing.T) {
 	}
 	if names, _ := listCheckpoints(dir); len(names) != 0 {
 		t.Errorf("checkpoints saved: %v", names)
+	}
+}
+
+// TestResumedWallTimeCountsEarlierSessions: a resumed run's results record adds the earlier session's wall
+// time up to its checkpoint, so wall_seconds covers the whole run and not only its last session.
+func TestResumedWallTimeCountsEarlierSessions(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Steps, cfg.CheckpointEvery = 8, 4
+	modelFn := tinyModel(16, 0)
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const pause = 40 * time.Millisecond // per step of the first session, so its wall time is known to exceed 4·pause
+	first := &results.Run{}
+	_, err := newTextTrainer(t, modelFn, cfg).Run(ctx, Options{CheckpointDir: dir, Results: first, OnStep: func(s StepInfo) {
+		time.Sleep(pause)
+		if s.Step == 4 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("first session returned %v, want an interruption", err)
+	}
+	if first.EarlierWallSeconds != 0 {
+		t.Errorf("a run's first session has earlier_wall_seconds %v, want 0", first.EarlierWallSeconds)
+	}
+
+	second := &results.Run{}
+	if _, err := newTextTrainer(t, modelFn, cfg).Run(context.Background(), Options{CheckpointDir: dir, Resume: true, Results: second}); err != nil {
+		t.Fatal(err)
+	}
+	if least := 4 * pause.Seconds(); second.EarlierWallSeconds < least || second.EarlierWallSeconds > first.WallSeconds {
+		t.Errorf("earlier_wall_seconds %v, want between the first session's %v steps of pause and its wall time %v",
+			second.EarlierWallSeconds, least, first.WallSeconds)
+	}
+	session := second.FinishedAt.Sub(second.StartedAt).Seconds()
+	if got, want := second.WallSeconds, second.EarlierWallSeconds+session; math.Abs(got-want) > 1e-9 {
+		t.Errorf("wall_seconds %v, want earlier %v + this session's %v", got, second.EarlierWallSeconds, session)
 	}
 }

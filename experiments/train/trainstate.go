@@ -25,6 +25,8 @@ func decodeTrainState(text []byte) (trainState, error) {
 		return bad("tokens", st.Tokens)
 	case st.TrainSeconds < 0 || !finite(st.TrainSeconds):
 		return bad("train_seconds", st.TrainSeconds)
+	case st.WallSeconds < 0 || !finite(st.WallSeconds):
+		return bad("wall_seconds", st.WallSeconds)
 	case st.LastEvalStep < 0 || st.LastEvalStep > st.Step:
 		return bad("last_eval_step", st.LastEvalStep)
 	case st.LossCount < 0 || st.LossCount > st.Step:
