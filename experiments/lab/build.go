@@ -246,7 +246,7 @@ func (s Spec) modelConfig(base lm.Config, p Preset) (lm.Config, error) {
 		// Ablations of Memory+: the same placement and shared table, with the
 		// gate or the normalisation switched.
 		c.Model = lm.KindMemory
-		c.MemoryLayers = lm.Config{Layers: c.Layers, Model: lm.KindMemoryPlus}.Placement()
+		c.MemoryLayers = lm.Config{Layers: c.Layers, Model: lm.KindMemoryPlus, MemoryLayers: c.MemoryLayers}.Placement()
 		c.Memory.SwiLU, c.Memory.QKNorm = true, true
 		if s.SwiLU != nil {
 			c.Memory.SwiLU = *s.SwiLU

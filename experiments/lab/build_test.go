@@ -3,6 +3,7 @@ package lab
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,5 +67,28 @@ func TestExposures(t *testing.T) {
 	}
 	if e := plan2.Exposures(); e < 30 || e >= 30+float64(plan.Train.BatchSize)/float64(windows) {
 		t.Errorf("%d steps give %v exposures, want 30 (rounded up by at most one step)", steps, e)
+	}
+}
+
+// TestBuildMemoryPlusAblationKeepsPlacement: switching off Memory+'s gate or qk-norm changes only that
+// switch; the layers the spec places the memory in (the memorize sweep's one layer) stay where they were.
+func TestBuildMemoryPlusAblationKeepsPlacement(t *testing.T) {
+	for _, layers := range [][]int{nil, {1}} {
+		full, err := Build(Spec{Model: lm.KindMemoryPlus, Layers: 4, MemLayers: layers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		noGate, err := Build(Spec{Model: lm.KindMemoryPlus, Layers: 4, MemLayers: layers, SwiLU: boolPtr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := full.Model.Placement(), noGate.Model.Placement()
+		if !slices.Equal(got, want) {
+			t.Errorf("memory_layers %v: without the gate the memory is in layers %v, with it in %v", layers, got, want)
+		}
+		if noGate.Model.Memory.SwiLU || !noGate.Model.Memory.QKNorm { // full Memory+ implies both (lm.KindMemoryPlus)
+			t.Errorf("memory_layers %v: gate %v, qk-norm %v; want only the gate switched off", layers,
+				noGate.Model.Memory.SwiLU, noGate.Model.Memory.QKNorm)
+		}
 	}
 }
