@@ -89,7 +89,8 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 		"without training, and write a results file. The flags must describe the same model and data as the\n"+
 		"training run; a checkpoint saved before the end of training is evaluated at its step.", stdout)
 	f := addSpecFlags(fs, "bios")
-	if err := parseFlags(fs, args); err != nil {
+	f.addLikeFlag(fs)
+	if err := f.parse(fs, args); err != nil {
 		return err
 	}
 	if *f.resume {

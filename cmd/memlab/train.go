@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/memlayers/memlayers/experiments/backend"
@@ -32,6 +33,7 @@ type specFlags struct {
 	checkpoints *string
 	resume      *bool
 	memoryPath  *string
+	like        *string // SWEEP/RUN: start from that run of a sweep (train and eval only)
 }
 
 func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
@@ -53,6 +55,8 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	fs.IntVar(&f.spec.BatchSize, "batch-size", 0, "training batch in windows (0: the preset's)")
 	fs.IntVar(&f.spec.Facts, "facts", 0, "real-fact data: how many facts (0: all); --dataset random-facts: how many to draw (required)")
 	fs.IntVar(&f.spec.ValueWords, "value-words", 0, "--dataset random-facts: words (8 bits each) per answer (0: 1)")
+	fs.Func("swilu", "memory+ only: SiLU-gated values, true or false (default: on, the paper's)", boolPtrFlag(&f.spec.SwiLU))
+	fs.Func("qk-norm", "memory+ only: normalised queries and keys, true or false (default: on, the paper's)", boolPtrFlag(&f.spec.QKNorm))
 	f.backend = fs.String("backend", "", "GoMLX backend: go (default), xla:cuda, xla:/abs/plugin.so (env GOMLX_BACKEND)")
 	f.out = fs.String("out", "", "results file (default results/train/<name>-seed<N>.json)")
 	f.overwrite = fs.Bool("overwrite", false, "replace an existing results file")
@@ -61,6 +65,60 @@ func addSpecFlags(fs *flag.FlagSet, defaultDataset string) *specFlags {
 	fs.IntVar(&f.spec.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (0: the preset's)")
 	f.memoryPath = addMemoryPathFlag(fs)
 	return f
+}
+
+// boolPtrFlag sets *p from a flag's true/false, leaving nil (the model's default) when the flag is absent.
+func boolPtrFlag(p **bool) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		*p = &v
+		return nil
+	}
+}
+
+// addLikeFlag registers --like, for commands whose flags describe one run (train, eval).
+func (f *specFlags) addLikeFlag(fs *flag.FlagSet) {
+	f.like = fs.String("like", "", "start from one run of a sweep, SWEEP/RUN (e.g. memorize/memory+), at --preset and --seed;\n"+
+		"the other flags change it, and a changed run needs its own --name")
+}
+
+// likeNeutral are the flags that do not change the run --like starts from: where it runs and what is written.
+var likeNeutral = map[string]bool{"like": true, "preset": true, "seed": true, "name": true, "backend": true, "out": true,
+	"overwrite": true, "checkpoint-dir": true, "resume": true, "checkpoint-every": true, "memory-path": true}
+
+// parse parses args; with --like it starts the spec from that sweep run and parses args again over it, so
+// that every flag given changes the sweep's run and every other field keeps the sweep's value.
+func (f *specFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil || f.like == nil || *f.like == "" {
+		return err
+	}
+	sweepName, runName, ok := strings.Cut(*f.like, "/")
+	if !ok || sweepName == "" || runName == "" {
+		return usagef("--like=%q: must be SWEEP/RUN, e.g. memorize/memory+", *f.like)
+	}
+	sw, err := lab.SweepByName(sweepName, f.spec.Preset, []int64{f.spec.Seed})
+	if err != nil {
+		return usagef("--like=%q: %v", *f.like, err)
+	}
+	base, err := sw.Run(runName, f.spec.Seed)
+	if err != nil {
+		return usagef("--like=%q: %v", *f.like, err)
+	}
+	var changed []string
+	fs.Visit(func(fl *flag.Flag) {
+		if !likeNeutral[fl.Name] {
+			changed = append(changed, "--"+fl.Name)
+		}
+	})
+	if len(changed) > 0 && f.spec.Name == "" {
+		return usagef("--like=%q changed by %s: give it its own --name (e.g. --name %s-changed), so that its results are not taken for the sweep's run",
+			*f.like, strings.Join(changed, " "), runName)
+	}
+	f.spec, f.model = base, string(base.Model)
+	return parseFlags(fs, args)
 }
 
 // addMemoryPathFlag registers --memory-path.
@@ -159,12 +217,20 @@ func cause(err error) error {
 	return err
 }
 
-func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
+// trainFlags registers memlab train's flags.
+func trainFlags(stdout io.Writer) (*flag.FlagSet, *specFlags) {
 	fs := newFlagSet("train", "Train one model on a dataset, evaluate held-out factual QA (exact match, F1, answer NLL)\n"+
-		"and text NLL, and write a results file. Interrupt with Ctrl-C: a checkpoint is saved; rerun with --resume.", stdout)
+		"and text NLL, and write a results file. Interrupt with Ctrl-C: a checkpoint is saved; rerun with --resume.\n"+
+		"--like reruns one run of a sweep, e.g. --like memorize/memory+ --preset small --swilu=false --name memory+-no-gate.", stdout)
 	f := addSpecFlags(fs, "bios")
+	f.addLikeFlag(fs)
 	fs.IntVar(&f.spec.Exposures, "exposures", 0, fmt.Sprintf("train until every document was seen this many times (>= %d), instead of --steps: the capacity regime of the memorize sweep", lab.MinExposures))
-	if err := parseFlags(fs, args); err != nil {
+	return fs, f
+}
+
+func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, f := trainFlags(stdout)
+	if err := f.parse(fs, args); err != nil {
 		return err
 	}
 	if f.spec.Exposures != 0 && f.spec.Exposures < lab.MinExposures {

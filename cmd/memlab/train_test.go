@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/memlayers/memlayers/experiments/lab"
+	"github.com/memlayers/memlayers/experiments/lm"
 	"github.com/memlayers/memlayers/experiments/results"
 )
 
@@ -27,5 +31,38 @@ func TestPrintFinalSaysNAForUnmeasuredMetrics(t *testing.T) {
 	printFinal(&out, run)
 	if !strings.Contains(out.String(), "text NLL 4.250") {
 		t.Errorf("with val_nll 4.25: %q", out.String())
+	}
+}
+
+// TestTrainLikeStartsFromTheSweepRun: --like takes every field of the sweep's run at --preset and --seed,
+// and the other flags given change only their own field.
+func TestTrainLikeStartsFromTheSweepRun(t *testing.T) {
+	sweep, err := lab.SweepByName("memorize", "small", []int64{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args   []string
+		run    string
+		change func(*lab.Spec)
+	}{
+		{[]string{"--like", "memorize/dense-x2", "--preset", "small", "--seed", "2"}, "dense-x2", func(*lab.Spec) {}},
+		{[]string{"--like", "memorize/memory+", "--preset", "small", "--seed", "2", "--swilu=false", "--name", "memory+-no-gate"}, "memory+",
+			func(s *lab.Spec) { s.SwiLU, s.Name = new(false), "memory+-no-gate" }},
+		{[]string{"--preset", "small", "--qk-norm", "false", "--seed", "2", "--like", "memorize/memory+", "--exposures", "100", "--name", "x"}, "memory+",
+			func(s *lab.Spec) { s.QKNorm, s.Exposures, s.Name = new(false), 100, "x" }},
+	} {
+		want, err := sweep.Run(tc.run, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.change(&want)
+		fs, f := trainFlags(io.Discard)
+		if err := f.parse(fs, tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if f.spec.Model = lm.Kind(f.model); !reflect.DeepEqual(f.spec, want) {
+			t.Errorf("%v:\n got %+v\nwant %+v", tc.args, f.spec, want)
+		}
 	}
 }

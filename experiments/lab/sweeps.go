@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,22 @@ func SweepByName(name, preset string, seeds []int64) (Sweep, error) {
 func (s Sweep) FileName(spec Spec) string {
 	clean := strings.NewReplacer(" ", "_", "/", "-", "(", "", ")", "", "+", "plus", ",", "").Replace(spec.Name)
 	return fmt.Sprintf("%s/%s/%s-seed%d.json", s.Name, spec.Preset, clean, spec.Seed)
+}
+
+// Run returns the spec of the sweep's run called name (its Label) for seed:
+// the starting point of rerunning one run of a sweep with one change
+// (memlab train --like). The error lists the sweep's run names.
+func (s Sweep) Run(name string, seed int64) (Spec, error) {
+	var names []string
+	for _, r := range s.Runs {
+		if r.Label() == name && r.Seed == seed {
+			return r, nil
+		}
+		if q := strconv.Quote(r.Label()); !slices.Contains(names, q) {
+			names = append(names, q)
+		}
+	}
+	return Spec{}, fmt.Errorf("lab: sweep %s has no run %q with seed %d; its runs are %s", s.Name, name, seed, strings.Join(names, ", "))
 }
 
 // Only keeps the runs whose name matches the regular expression pattern (an
