@@ -122,7 +122,7 @@ func bitsPerParamChart(rows []Row, preset string) (Chart, error) {
 		member func(string) bool
 	}{
 		{"dense ×1, ×2, ×4", func(n string) bool { return n == "dense" || strings.HasPrefix(n, "dense-x") }},
-		{"memory, one layer (16² … 256²)", func(n string) bool { return strings.HasPrefix(n, "memory-") }},
+		{"memory, one layer", func(n string) bool { return strings.HasPrefix(n, "memory-") }},
 		{"memory+", func(n string) bool { return n == "memory+" }},
 		{"moe", func(n string) bool { return n == "moe" }},
 		{"peer", func(n string) bool { return n == "peer" }},
@@ -144,6 +144,9 @@ func bitsPerParamChart(rows []Row, preset string) (Chart, error) {
 		}
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Mean["total_params"] < rs[j].Mean["total_params"] })
 		ser := plot.Series{Name: g.name}
+		if g.name == "memory, one layer" { // the sizes that have results, from "memory-8x8" to "memory-128x128"
+			ser.Name += fmt.Sprintf(" (%s … %s)", slotsSquared(rs[0].Name), slotsSquared(rs[len(rs)-1].Name))
+		}
 		for _, r := range rs {
 			ser.X = append(ser.X, r.Mean["total_params"])
 			ser.Y = append(ser.Y, r.Mean["stored_bits"])
@@ -183,4 +186,10 @@ func splitBiosRows(rows []Row) (facts, bios []Row) {
 		}
 	}
 	return facts, bios
+}
+
+// slotsSquared writes a memory run's table size as the paper does: "memory-64x64" → "64²".
+func slotsSquared(name string) string {
+	n, _, _ := strings.Cut(strings.TrimPrefix(name, "memory-"), "x")
+	return n + "²"
 }

@@ -64,6 +64,28 @@ func TestMemorizeCharts(t *testing.T) {
 	if strings.Join(files, " ") != want {
 		t.Errorf("charts %v, want %s", files, want)
 	}
+	// The bits-vs-parameters legend names the memory sizes that have results.
+	var no256 []Row
+	for _, r := range memorizeRows(0.45, 1) {
+		if r.Name != "memory-256x256" {
+			no256 = append(no256, r)
+		}
+	}
+	if charts, err = SweepCharts(sw, no256); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range charts {
+		if c.File != "memorize-small-params" {
+			continue
+		}
+		svg, err := plot.SVG(c.Plot, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "memory, one layer (16² … 128²)"; !strings.Contains(string(svg), want) {
+			t.Errorf("the parameters chart does not say %q", want)
+		}
+	}
 	// A partial sweep draws what it can; none at all is an error.
 	if charts, err := SweepCharts(sw, memorizeRows(0.45, 1)[:1]); err != nil || len(charts) != 1 {
 		t.Errorf("dense only: %d charts (%v), want the bits-vs-parameters chart alone", len(charts), err)
