@@ -124,6 +124,14 @@ func TestMemorizeClaims(t *testing.T) {
 	check("growing memory", grows, "The best memory model stores as much as the dense model with 4×", "holds")
 	check("growing memory", grows, "Memory+ stores more than MoE", "holds")
 	check("growing memory", grows, "Biographies", "holds")
+	check("growing memory", grows, "PEER stores about as much", "does not hold: stores less") // 92k bits against 138k
+	same := memorizeRows(0.45, 1)
+	for i, r := range same {
+		if r.Name == "peer" {
+			same[i].Mean["stored_bits"] = 138e3 - 1e3 // memory-64x64 stores 138k ± 2.8k
+		}
+	}
+	check("PEER within the spread of memory 64²", verdicts(same), "PEER stores about as much", "holds")
 	check("flat memory", flat, "Fig. 1", "does not hold")
 	check("flat memory", flat, "The best memory model stores as much as the dense model with 2×", "does not hold")
 	check("flat memory", flat, "Biographies", "within the seed spread") // every size ties with the dense base

@@ -132,7 +132,7 @@ func MemorizeClaims(rows []Row) []Claim {
 	out = append(out,
 		pairClaim("Memory+ stores more than MoE matched on parameters", rowOr(facts, "memory+"), "moe", facts),
 		pairClaim("Memory+ stores more than vanilla memory (one layer) of the same table size", rowOr(facts, "memory+"), "memory-64x64", facts),
-		pairClaim("PEER stores about as much as vanilla memory of the same parameters", rowOr(facts, "peer"), "memory-64x64", facts))
+		sameClaim("PEER stores about as much as vanilla memory of the same parameters", rowOr(facts, "peer"), "memory-64x64", facts))
 
 	const extraction = "Biographies at ≥ 100 exposures: held-out people's facts are extracted better as the memory grows"
 	if bm := memoryRows(bios); len(bm) < 2 {
@@ -208,12 +208,26 @@ func growthClaim(paper string, mem []Row, dense Row, key, what string) Claim {
 
 // pairClaim judges "a stores more bits than the row named b".
 func pairClaim(paper string, a Row, b string, rows []Row) Claim {
+	return judgeBits(paper, a, b, rows, map[int]string{1: "holds", 0: "within the seed spread", -1: "does not hold"})
+}
+
+// sameClaim judges "a stores about as many bits as the row named b": a
+// difference within the seed spread is what the claim says.
+func sameClaim(paper string, a Row, b string, rows []Row) Claim {
+	return judgeBits(paper, a, b, rows, map[int]string{1: "does not hold: stores more", 0: "holds: within the seed spread",
+		-1: "does not hold: stores less"})
+}
+
+// judgeBits compares the bits stored by a and by the row named b, with the
+// verdict for a storing more (1), as much within the spread (0) or less (-1),
+// unless both hold every fact, which leaves nothing to compare.
+func judgeBits(paper string, a Row, b string, rows []Row, verdicts map[int]string) Claim {
 	rb, ok := get(rows, b)
 	if a.Name == "" || !ok {
 		return notYet(paper)
 	}
 	c := compareOn(a, rb, bitsKey)
-	v := map[int]string{1: "holds", 0: "within the seed spread", -1: "does not hold"}[c.better]
+	v := verdicts[c.better]
 	if recallsAll(a) && recallsAll(rb) {
 		v = fmt.Sprintf("cannot tell: both recall every fact, so the data's %.0f bits are the ceiling of both "+
 			"(more facts would tell them apart)", a.Mean["data_bits"])
