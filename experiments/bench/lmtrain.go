@@ -142,7 +142,7 @@ func MeasureLMTrain(ctx context.Context, b compute.Backend, name string, c LMCon
 		return nil, err
 	}
 	r := &LMReport{Name: name, Provenance: results.Provenance{Seed: c.Seed, Dataset: "bios", Backend: backend.Describe(b),
-		Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir)},
+		Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir), Build: results.BuildGit()},
 		GoDebug: godebug, StartedAt: time.Now().UTC(), Config: c, LoadAverageStart: loadAverage()}
 	cases := lmCases(c)
 	rounds := make([][]float64, len(cases)) // seconds per step, per round

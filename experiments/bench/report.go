@@ -59,7 +59,7 @@ type Report struct {
 func NewReport(name string, b compute.Backend, c Config, repoDir, godebug string) *Report {
 	return &Report{
 		Name: name, Provenance: results.Provenance{Seed: c.Seed, Dataset: "random", Backend: backend.Describe(b),
-			Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir)},
+			Machine: results.CurrentMachine(), Git: results.CurrentGit(repoDir), Build: results.BuildGit()},
 		GoDebug: godebug, StartedAt: time.Now().UTC(), Config: c, LoadAverageStart: loadAverage(),
 	}
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -35,4 +36,29 @@ func gitOutput(dir string, args ...string) (string, error) {
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	return strings.TrimSpace(string(out)), err
+}
+
+// BuildGit is the commit this program was built from, from Go's VCS stamp; nil when the binary has none.
+func BuildGit() *Git {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	return buildGit(info.Settings)
+}
+
+func buildGit(settings []debug.BuildSetting) *Git {
+	var g Git
+	for _, s := range settings {
+		switch s.Key {
+		case "vcs.revision":
+			g.Commit = s.Value
+		case "vcs.modified":
+			g.Dirty = s.Value == "true"
+		}
+	}
+	if g.Commit == "" {
+		return nil
+	}
+	return &g
 }

@@ -23,6 +23,10 @@ type Provenance struct {
 	Backend backend.Info `json:"backend"`
 	Machine Machine      `json:"machine"`
 	Git     Git          `json:"git"`
+	// Build is the commit the running program was built from (Go's VCS stamp, present for `go build` in
+	// a checkout, absent for `go run` and tests). It differs from Git when commits land while a long
+	// sweep runs: Git is the checkout when the run started, Build the code that actually ran.
+	Build *Git `json:"build,omitempty"`
 	// Note says which fields were filled in after the run, and from what, for files made before every
 	// results file had to carry its provenance.
 	Note string `json:"provenance_note,omitempty"`

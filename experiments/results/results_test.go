@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,20 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBuildGit: the commit a binary was built from is read from Go's VCS stamp, with its modified flag;
+// without a revision (go run, tests) there is none rather than an empty commit.
+func TestBuildGit(t *testing.T) {
+	got := buildGit([]debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "162ca30c"}, {Key: "vcs.modified", Value: "true"}})
+	if got == nil || got.Commit != "162ca30c" || !got.Dirty {
+		t.Errorf("stamped build: %+v, want commit 162ca30c, dirty", got)
+	}
+	if got := buildGit([]debug.BuildSetting{{Key: "vcs.revision", Value: "abc"}, {Key: "vcs.modified", Value: "false"}}); got == nil || got.Dirty {
+		t.Errorf("clean build: %+v, want not dirty", got)
+	}
+	if got := buildGit([]debug.BuildSetting{{Key: "GOARCH", Value: "amd64"}}); got != nil {
+		t.Errorf("unstamped build: %+v, want nil", got)
 	}
 }

@@ -63,6 +63,7 @@ func (r *Run) SetConfig(cfg any) error {
 func (r *Run) Start(repoDir string) {
 	r.Machine = CurrentMachine()
 	r.Git = CurrentGit(repoDir)
+	r.Build = BuildGit()
 	r.StartedAt = time.Now().UTC()
 }
 
