@@ -120,12 +120,13 @@ func bitsPerParamChart(rows []Row, preset string) (Chart, error) {
 	groups := []struct {
 		name   string
 		member func(string) bool
+		sizes  bool // name the table sizes that have results, e.g. "(8² … 128²)"
 	}{
-		{"dense ×1, ×2, ×4", func(n string) bool { return n == "dense" || strings.HasPrefix(n, "dense-x") }},
-		{"memory, one layer", func(n string) bool { return strings.HasPrefix(n, "memory-") }},
-		{"memory+", func(n string) bool { return n == "memory+" }},
-		{"moe", func(n string) bool { return n == "moe" }},
-		{"peer", func(n string) bool { return n == "peer" }},
+		{"dense ×1, ×2, ×4", func(n string) bool { return n == "dense" || strings.HasPrefix(n, "dense-x") }, false},
+		{"memory, one layer", func(n string) bool { return strings.HasPrefix(n, "memory-") }, true},
+		{"memory+", func(n string) bool { return n == "memory+" }, false},
+		{"moe", func(n string) bool { return n == "moe" }, false},
+		{"peer", func(n string) bool { return n == "peer" }, false},
 	}
 	var series []plot.Series
 	var ceiling, minX, maxX float64
@@ -144,7 +145,7 @@ func bitsPerParamChart(rows []Row, preset string) (Chart, error) {
 		}
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Mean["total_params"] < rs[j].Mean["total_params"] })
 		ser := plot.Series{Name: g.name}
-		if g.name == "memory, one layer" { // the sizes that have results, from "memory-8x8" to "memory-128x128"
+		if g.sizes { // rs is sorted by parameters: its first and last are the smallest and largest tables
 			ser.Name += fmt.Sprintf(" (%s … %s)", slotsSquared(rs[0].Name), slotsSquared(rs[len(rs)-1].Name))
 		}
 		for _, r := range rs {

@@ -59,8 +59,9 @@ func TestRecordedDataset(t *testing.T) {
 }
 
 // TestCommittedResultsHaveProvenance reads every JSON file under the repository's results/ (runs,
-// benchmarks, the notebooks' own documents; not the hidden folders git ignores): each must say which seed, data, backend, machine and commit
-// made it, and name a data file by a path inside the repository that exists.
+// benchmarks, the notebooks' own documents; not the hidden folders git ignores): each must say which
+// seed, data, backend, machine and commit made it, and name a data file by a path inside the repository
+// that exists.
 func TestCommittedResultsHaveProvenance(t *testing.T) {
 	root, err := RepoRoot(".")
 	if err != nil {
